@@ -1,0 +1,289 @@
+//! Settings: one struct, every default in [`Settings::default`], read from
+//! the `latch` table of Rocket's figment and from `LATCH_<NAME>` variables.
+
+use std::fmt;
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use rocket::figment::Figment;
+use rocket::figment::providers::{Env, Serialized};
+use serde::{Deserialize, Deserializer, Serialize};
+
+/// A secret string whose `Debug` never prints the value, so settings can be
+/// logged at launch without leaking the signing key.
+#[derive(Clone, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
+/// HMAC algorithms only: latch has no key-pair setting, and accepting an
+/// asymmetric name here would invite the public-key confusion attack.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+pub enum Algorithm {
+    HS256,
+    HS384,
+    HS512,
+}
+
+impl Algorithm {
+    pub fn name(self) -> &'static str {
+        match self {
+            Algorithm::HS256 => "HS256",
+            Algorithm::HS384 => "HS384",
+            Algorithm::HS512 => "HS512",
+        }
+    }
+    /// RFC 7518 §3.2: the key must be at least as long as the hash output.
+    pub fn min_key_len(self) -> usize {
+        match self {
+            Algorithm::HS256 => 32,
+            Algorithm::HS384 => 48,
+            Algorithm::HS512 => 64,
+        }
+    }
+    pub fn jwt(self) -> jsonwebtoken::Algorithm {
+        match self {
+            Algorithm::HS256 => jsonwebtoken::Algorithm::HS256,
+            Algorithm::HS384 => jsonwebtoken::Algorithm::HS384,
+            Algorithm::HS512 => jsonwebtoken::Algorithm::HS512,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Registration {
+    Closed,
+    Open,
+}
+
+/// A duration in whole seconds, written as `300` or as `"5m"`, `"1d"`.
+#[derive(Clone, Copy, Debug, Serialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Seconds(pub u64);
+
+impl Seconds {
+    pub fn duration(self) -> Duration {
+        Duration::from_secs(self.0)
+    }
+    pub fn as_i64(self) -> i64 {
+        i64::try_from(self.0).unwrap_or(i64::MAX)
+    }
+}
+
+impl<'de> Deserialize<'de> for Seconds {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Int(u64),
+            Text(String),
+        }
+        match Raw::deserialize(d)? {
+            Raw::Int(n) => Ok(Seconds(n)),
+            Raw::Text(s) => {
+                if let Ok(n) = s.trim().parse::<u64>() {
+                    return Ok(Seconds(n));
+                }
+                humantime::parse_duration(s.trim())
+                    .map(|d| Seconds(d.as_secs()))
+                    .map_err(|e| {
+                        serde::de::Error::custom(format!(
+                            "invalid duration {s:?} ({e}); use seconds or a form like \"5m\", \"1d\""
+                        ))
+                    })
+            }
+        }
+    }
+}
+
+/// Every latch setting. Defaults live in the `Default` impl and nowhere else;
+/// `Rocket.toml` documents each one.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    pub database: PathBuf,
+    pub signing_key: Option<Secret>,
+    pub algorithm: Algorithm,
+    pub access_token_lifetime: Seconds,
+    pub refresh_token_lifetime: Seconds,
+    pub rotate_refresh_tokens: bool,
+    pub blacklist_after_rotation: bool,
+    pub refresh_reuse_grace: Seconds,
+    pub leeway: Seconds,
+    pub auth_header_types: Vec<String>,
+    pub update_last_login: bool,
+    pub argon2_memory_kib: u32,
+    pub argon2_iterations: u32,
+    pub argon2_parallelism: u32,
+    pub registration: Registration,
+    pub password_min_length: usize,
+    pub max_username_length: usize,
+    pub max_password_length: usize,
+    /// Failed logins one account may absorb before throttling starts.
+    pub login_account_burst: u32,
+    /// Failed logins per hour one account is allowed after the burst.
+    pub login_account_per_hour: u32,
+    pub login_address_burst: u32,
+    pub login_address_per_hour: u32,
+    /// Refresh, registration and cookie-session requests per address.
+    pub request_address_burst: u32,
+    pub request_address_per_hour: u32,
+    /// Distinct accounts and addresses remembered by the throttle.
+    pub throttle_capacity: usize,
+    /// Proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<IpAddr>,
+    /// Force the `Secure` flag on the session cookie (it is always set over TLS).
+    pub cookie_secure: bool,
+    pub cleanup_interval: Seconds,
+    pub db_pool_size: usize,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            database: PathBuf::from("latch.db"),
+            signing_key: None,
+            algorithm: Algorithm::HS256,
+            access_token_lifetime: Seconds(5 * 60),
+            refresh_token_lifetime: Seconds(24 * 60 * 60),
+            rotate_refresh_tokens: true,
+            blacklist_after_rotation: true,
+            refresh_reuse_grace: Seconds(0),
+            leeway: Seconds(0),
+            auth_header_types: vec!["Bearer".into()],
+            update_last_login: false,
+            argon2_memory_kib: 19456,
+            argon2_iterations: 2,
+            argon2_parallelism: 1,
+            registration: Registration::Closed,
+            password_min_length: 8,
+            max_username_length: 150,
+            max_password_length: 1024,
+            login_account_burst: 10,
+            login_account_per_hour: 90,
+            login_address_burst: 30,
+            login_address_per_hour: 300,
+            request_address_burst: 60,
+            request_address_per_hour: 3600,
+            throttle_capacity: 10_000,
+            trusted_proxies: Vec::new(),
+            cookie_secure: false,
+            cleanup_interval: Seconds(3600),
+            db_pool_size: 4,
+        }
+    }
+}
+
+impl Settings {
+    /// Reads the settings: defaults, then the `latch` table of `Rocket.toml`
+    /// (and whatever else the figment holds), then `LATCH_<NAME>` variables.
+    pub fn from_figment(figment: &Figment) -> Result<Settings, String> {
+        let mut merged = Figment::from(Serialized::defaults(Settings::default()))
+            .merge(figment.clone().focus("latch"))
+            .merge(
+                Env::prefixed("LATCH_")
+                    .ignore(&RAW_STRING_SETTINGS)
+                    .global(),
+            );
+        // Env values are parsed as TOML-ish scalars, which would turn a key or
+        // path made only of digits into a number; these two are taken verbatim.
+        for name in RAW_STRING_SETTINGS {
+            if let Ok(value) = std::env::var(format!("LATCH_{}", name.to_uppercase())) {
+                merged = merged.merge(Serialized::global(name, value));
+            }
+        }
+        let settings: Settings = merged
+            .select(figment.profile().clone())
+            .extract()
+            .map_err(|e| describe_figment_error(&e))?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// Refuses values that would run but be wrong, naming the key.
+    pub fn validate(&self) -> Result<(), String> {
+        if let Some(key) = &self.signing_key {
+            let min = self.algorithm.min_key_len();
+            if key.expose().len() < min {
+                return Err(format!(
+                    "signing_key: an {} key must be at least {min} bytes (got {})",
+                    self.algorithm.name(),
+                    key.expose().len()
+                ));
+            }
+        }
+        let positive = [
+            ("access_token_lifetime", self.access_token_lifetime.0),
+            ("refresh_token_lifetime", self.refresh_token_lifetime.0),
+            ("cleanup_interval", self.cleanup_interval.0),
+        ];
+        for (name, value) in positive {
+            if value == 0 {
+                return Err(format!("{name}: must be greater than zero"));
+            }
+        }
+        if self.auth_header_types.is_empty()
+            || self
+                .auth_header_types
+                .iter()
+                .any(|t| t.is_empty() || t.contains(char::is_whitespace))
+        {
+            return Err("auth_header_types: give one or more words, e.g. [\"Bearer\"]".into());
+        }
+        argon2::Params::new(
+            self.argon2_memory_kib,
+            self.argon2_iterations,
+            self.argon2_parallelism,
+            None,
+        )
+        .map_err(|e| format!("argon2_memory_kib/argon2_iterations/argon2_parallelism: {e}"))?;
+        if self.password_min_length == 0 || self.password_min_length > self.max_password_length {
+            return Err("password_min_length: must be between 1 and max_password_length".into());
+        }
+        if self.max_password_length < 64 {
+            return Err("max_password_length: must allow at least 64 characters".into());
+        }
+        if self.max_username_length == 0 {
+            return Err("max_username_length: must be greater than zero".into());
+        }
+        if self.throttle_capacity == 0 {
+            return Err("throttle_capacity: must be greater than zero".into());
+        }
+        if self.db_pool_size == 0 {
+            return Err("db_pool_size: must be greater than zero".into());
+        }
+        Ok(())
+    }
+}
+
+const RAW_STRING_SETTINGS: [&str; 2] = ["database", "signing_key"];
+
+fn describe_figment_error(e: &rocket::figment::Error) -> String {
+    let mut out = Vec::new();
+    for err in e.clone() {
+        let key = err.path.join(".");
+        let key = if key.is_empty() {
+            "latch".to_string()
+        } else {
+            key
+        };
+        out.push(format!("{key}: {}", err.kind));
+    }
+    out.join("; ")
+}

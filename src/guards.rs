@@ -1,0 +1,180 @@
+//! Request guards. An `AuthUser` can only exist if the request carried a
+//! valid access token of an active user whose tokens have not been cut off;
+//! `StaffUser` adds the staff check on top.
+
+use std::net::IpAddr;
+
+use rocket::State;
+use rocket::request::{FromRequest, Outcome, Request};
+
+use crate::app::App;
+use crate::db::now;
+use crate::error::{Error, TokenProblem, stash};
+use crate::sessions::{self, Origin};
+use crate::tokens::{Kind, Token};
+use crate::users::{self, User};
+
+/// The authenticated caller.
+#[derive(Debug, Clone)]
+pub struct AuthUser {
+    pub user: User,
+    pub token: Token,
+}
+
+impl AuthUser {
+    /// The session the presenting token belongs to, if latch issued it.
+    pub fn session(&self) -> Option<&str> {
+        self.token.session()
+    }
+}
+
+/// An authenticated caller with `is_staff`.
+#[derive(Debug, Clone)]
+pub struct StaffUser(pub AuthUser);
+
+/// Splits `Authorization` the way Simple JWT does, in small steps that each
+/// fail on their own: the header, a configured scheme (any case, RFC 7235),
+/// exactly two parts.
+fn bearer<'r>(req: &'r Request<'_>, app: &App) -> Result<&'r str, Error> {
+    let header = req
+        .headers()
+        .get_one("Authorization")
+        .ok_or(Error::NotAuthenticated)?;
+    let mut parts = header.split_ascii_whitespace();
+    let scheme = parts.next().ok_or(Error::NotAuthenticated)?;
+    if !app
+        .settings
+        .auth_header_types
+        .iter()
+        .any(|t| t.eq_ignore_ascii_case(scheme))
+    {
+        return Err(Error::NotAuthenticated);
+    }
+    match (parts.next(), parts.next()) {
+        (Some(token), None) => Ok(token),
+        _ => Err(Error::BadAuthorizationHeader),
+    }
+}
+
+async fn authenticate(req: &Request<'_>) -> Result<AuthUser, Error> {
+    let app = req
+        .guard::<&State<App>>()
+        .await
+        .succeeded()
+        .ok_or_else(|| Error::Internal("app state missing".into()))?;
+    let raw = bearer(req, app)?;
+    let token = app.keys.decode(raw, now()).map_err(Error::AccessToken)?;
+    token.require(Kind::Access).map_err(Error::AccessToken)?;
+    let user_id = token.user_id().ok_or(Error::NoUserId)?;
+    let Ok(id) = user_id.parse::<i64>() else {
+        return Err(Error::UserNotFound);
+    };
+    let session = token.session().map(str::to_owned);
+    let (user, session_live) = app
+        .db
+        .run(move |conn| {
+            let Some(user) = users::by_id(conn, id)? else {
+                return Ok((None, false));
+            };
+            let live = match &session {
+                Some(sid) => sessions::is_live(conn, sid, id)?,
+                None => false,
+            };
+            Ok((Some(user), live))
+        })
+        .await?;
+    let user = user.ok_or(Error::UserNotFound)?;
+    if !user.is_active {
+        return Err(Error::UserInactive);
+    }
+    if token.cut_off(user.tokens_valid_after, session_live) {
+        return Err(Error::AccessToken(TokenProblem::Blacklisted));
+    }
+    Ok(AuthUser { user, token })
+}
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for AuthUser {
+    type Error = Error;
+
+    async fn from_request(req: &'r Request<'_>) -> Outcome<Self, Error> {
+        match authenticate(req).await {
+            Ok(user) => Outcome::Success(user),
+            Err(e) => Outcome::Error(stash(req, e)),
+        }
+    }
+}
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for StaffUser {
+    type Error = Error;
+
+    async fn from_request(req: &'r Request<'_>) -> Outcome<Self, Error> {
+        match AuthUser::from_request(req).await {
+            Outcome::Success(user) if user.user.is_staff => Outcome::Success(StaffUser(user)),
+            Outcome::Success(_) => Outcome::Error(stash(req, Error::Forbidden)),
+            Outcome::Error(e) => Outcome::Error(e),
+            Outcome::Forward(f) => Outcome::Forward(f),
+        }
+    }
+}
+
+/// The client's address: the peer, or, when the peer is a configured proxy,
+/// the nearest `X-Forwarded-For` hop that is not one.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientAddr(pub IpAddr);
+
+pub fn client_addr(req: &Request<'_>, trusted: &[IpAddr]) -> IpAddr {
+    let peer = req
+        .remote()
+        .map(|r| r.ip())
+        .unwrap_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
+    if !trusted.contains(&peer) {
+        return peer;
+    }
+    let hops: Vec<IpAddr> = req
+        .headers()
+        .get("X-Forwarded-For")
+        .flat_map(|v| v.split(','))
+        .filter_map(|h| h.trim().parse().ok())
+        .collect();
+    hops.into_iter()
+        .rev()
+        .find(|ip| !trusted.contains(ip))
+        .unwrap_or(peer)
+}
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for ClientAddr {
+    type Error = Error;
+
+    async fn from_request(req: &'r Request<'_>) -> Outcome<Self, Error> {
+        let trusted = req
+            .guard::<&State<App>>()
+            .await
+            .succeeded()
+            .map(|app| app.settings.trusted_proxies.as_slice())
+            .unwrap_or(&[]);
+        Outcome::Success(ClientAddr(client_addr(req, trusted)))
+    }
+}
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for Origin {
+    type Error = Error;
+
+    async fn from_request(req: &'r Request<'_>) -> Outcome<Self, Error> {
+        let ClientAddr(ip) = match ClientAddr::from_request(req).await {
+            Outcome::Success(addr) => addr,
+            _ => ClientAddr(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED)),
+        };
+        Outcome::Success(Origin {
+            user_agent: req
+                .headers()
+                .get_one("User-Agent")
+                .unwrap_or("")
+                .to_string(),
+            ip: ip.to_string(),
+        })
+    }
+}

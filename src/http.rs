@@ -1,0 +1,128 @@
+//! HTTP conventions that hold for every route: both spellings of a path,
+//! security headers, and JSON for every error, 405 included.
+
+use rocket::fairing::{Fairing, Info, Kind};
+use rocket::http::uri::Origin;
+use rocket::http::{Header, Method, Status};
+use rocket::request::FromRequest;
+use rocket::{Catcher, Data, Request, Response, catch, catchers};
+
+use crate::error::{Error, stashed};
+use crate::guards::AuthUser;
+
+/// Rocket matches `/api/token` and `/api/token/` as different paths; the
+/// contract wants both without a redirect, so the slash is dropped before
+/// routing.
+pub struct TrailingSlash;
+
+#[rocket::async_trait]
+impl Fairing for TrailingSlash {
+    fn info(&self) -> Info {
+        Info {
+            name: "trailing slash",
+            kind: Kind::Request,
+        }
+    }
+
+    async fn on_request(&self, req: &mut Request<'_>, _: &mut Data<'_>) {
+        let path = req.uri().path().as_str();
+        if path.len() > 1 && path.ends_with('/') {
+            let trimmed = path.trim_end_matches('/');
+            let trimmed = if trimmed.is_empty() { "/" } else { trimmed };
+            let rebuilt = match req.uri().query() {
+                Some(q) => format!("{trimmed}?{q}"),
+                None => trimmed.to_string(),
+            };
+            if let Ok(uri) = Origin::parse_owned(rebuilt) {
+                req.set_uri(uri);
+            }
+        }
+    }
+}
+
+/// Headers on every response: no sniffing, no framing, no referrer, no
+/// caching of anything but the page's static files, no server banner.
+pub struct SecurityHeaders;
+
+#[rocket::async_trait]
+impl Fairing for SecurityHeaders {
+    fn info(&self) -> Info {
+        Info {
+            name: "security headers",
+            kind: Kind::Response,
+        }
+    }
+
+    async fn on_response<'r>(&self, _req: &'r Request<'_>, res: &mut Response<'r>) {
+        res.set_header(Header::new("X-Content-Type-Options", "nosniff"));
+        res.set_header(Header::new("X-Frame-Options", "DENY"));
+        res.set_header(Header::new("Referrer-Policy", "no-referrer"));
+        if !res.headers().contains("Content-Security-Policy") {
+            res.set_header(Header::new(
+                "Content-Security-Policy",
+                "default-src 'none'; frame-ancestors 'none'",
+            ));
+        }
+        if !res.headers().contains("Cache-Control") {
+            res.set_header(Header::new("Cache-Control", "no-store"));
+        }
+        res.remove_header("Server");
+    }
+}
+
+/// Paths whose every route needs a caller: authentication answers before
+/// the method does (an anonymous `POST /api/me/` is a 401, not a 405).
+const AUTHENTICATED_PREFIXES: [&str; 3] = ["/api/me", "/api/sessions", "/api/admin"];
+
+#[catch(default)]
+async fn json_catcher(status: Status, req: &Request<'_>) -> Error {
+    if let Some(error) = stashed(req) {
+        return error;
+    }
+    if status == Status::NotFound && path_has_other_methods(req) {
+        let path = req.uri().path().as_str();
+        if AUTHENTICATED_PREFIXES.iter().any(|p| under(path, p))
+            && let rocket::outcome::Outcome::Error(_) = AuthUser::from_request(req).await
+            && let Some(error) = stashed(req)
+        {
+            return error;
+        }
+        return Error::MethodNotAllowed(req.method().as_str().to_string());
+    }
+    match status.code {
+        404 => Error::NotFound,
+        413 => Error::PayloadTooLarge,
+        500..=599 => Error::Internal(format!("status {status}")),
+        _ => Error::Status(status),
+    }
+}
+
+fn under(path: &str, prefix: &str) -> bool {
+    path == prefix || path.starts_with(&format!("{prefix}/"))
+}
+
+/// Whether some route serves this path under another method.
+fn path_has_other_methods(req: &Request<'_>) -> bool {
+    let segments: Vec<&str> = req.uri().path().segments().collect();
+    req.rocket().routes().any(|route| {
+        route.method != req.method()
+            && !(req.method() == Method::Head && route.method == Method::Get)
+            && pattern_matches(&route.uri.path().to_string(), &segments)
+    })
+}
+
+fn pattern_matches(pattern: &str, segments: &[&str]) -> bool {
+    let parts: Vec<&str> = pattern.split('/').filter(|s| !s.is_empty()).collect();
+    if parts.last().is_some_and(|p| p.ends_with("..>")) {
+        return segments.len() + 1 >= parts.len();
+    }
+    parts.len() == segments.len()
+        && parts
+            .iter()
+            .zip(segments)
+            .all(|(p, s)| (p.starts_with('<') && p.ends_with('>')) || p == s)
+}
+
+pub fn catchers() -> Vec<Catcher> {
+    catchers![json_catcher]
+}

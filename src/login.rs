@@ -1,0 +1,61 @@
+//! Checking a username and password: throttled, the same answer and the
+//! same work for every kind of failure, and a hash upgrade on success.
+
+use std::net::IpAddr;
+
+use crate::app::App;
+use crate::error::{Error, Result};
+use crate::throttle::{self, Rule};
+use crate::users::{self, User};
+
+/// Returns the active user whose credentials these are. Unknown user,
+/// wrong password and inactive user are one error, reached after one hash.
+pub async fn check_credentials(
+    app: &App,
+    username: &str,
+    password: String,
+    ip: IpAddr,
+) -> Result<User> {
+    let username = users::normalize_username(username);
+    let settings = &app.settings;
+    let account = throttle::account_key(&username);
+    let address = throttle::address_key("login", ip);
+    let account_rule = Rule {
+        burst: settings.login_account_burst,
+        per_hour: settings.login_account_per_hour,
+    };
+    let address_rule = Rule {
+        burst: settings.login_address_burst,
+        per_hour: settings.login_address_per_hour,
+    };
+    let waits = [
+        app.throttle.check(&account, account_rule),
+        app.throttle.check(&address, address_rule),
+    ];
+    if let Some(wait) = waits.iter().filter_map(|w| w.err()).max() {
+        return Err(Error::Throttled(wait));
+    }
+
+    let name = username.clone();
+    let user = app.db.run(move |conn| users::by_name(conn, &name)).await?;
+    let stored = user.as_ref().map(|u| u.password.clone());
+    let verified = app.hasher.verify(password.clone(), stored).await?;
+    let user = match user {
+        Some(user) if verified.matches && user.is_active => user,
+        _ => {
+            // Failures spend the budget; the answer is the same either way.
+            let _ = app.throttle.take(&account, account_rule);
+            let _ = app.throttle.take(&address, address_rule);
+            return Err(Error::NoActiveAccount);
+        }
+    };
+    app.throttle.reset(&account);
+    if verified.needs_rehash {
+        let hash = app.hasher.hash(password).await?;
+        let id = user.id;
+        app.db
+            .run(move |conn| users::set_password_hash(conn, id, &hash).map(|_| ()))
+            .await?;
+    }
+    Ok(user)
+}

@@ -1,0 +1,210 @@
+//! Request bodies: JSON, urlencoded or multipart, read with a size limit and
+//! validated field by field the way Django REST Framework reports it.
+
+use rocket::data::{self, Data, FromData, ToByteUnit};
+use rocket::form::{Form, FromForm};
+use rocket::http::ContentType;
+use rocket::request::Request;
+use serde_json::{Map, Value};
+
+use crate::error::{Error, FieldErrors, stash};
+
+/// Bodies larger than this get a 413. Credentials and tokens are small.
+pub const BODY_LIMIT_KIB: u64 = 16;
+
+/// A parsed body: a JSON object, or the form's fields as strings.
+#[derive(Debug, Default)]
+pub struct Payload(pub Map<String, Value>);
+
+/// Every field any form-bodied endpoint reads; unknown fields are ignored.
+#[derive(Debug, FromForm)]
+struct FormFields {
+    username: Option<String>,
+    password: Option<String>,
+    refresh: Option<String>,
+    token: Option<String>,
+    old_password: Option<String>,
+    new_password: Option<String>,
+    is_active: Option<String>,
+    is_staff: Option<String>,
+}
+
+impl FormFields {
+    fn into_map(self) -> Map<String, Value> {
+        let fields = [
+            ("username", self.username),
+            ("password", self.password),
+            ("refresh", self.refresh),
+            ("token", self.token),
+            ("old_password", self.old_password),
+            ("new_password", self.new_password),
+            ("is_active", self.is_active),
+            ("is_staff", self.is_staff),
+        ];
+        fields
+            .into_iter()
+            .filter_map(|(k, v)| v.map(|v| (k.to_string(), Value::String(v))))
+            .collect()
+    }
+}
+
+/// How a field is read.
+#[derive(Clone, Copy)]
+pub struct Field {
+    pub name: &'static str,
+    /// DRF trims `CharField`s; passwords are used exactly as sent.
+    pub trim: bool,
+    pub max_chars: usize,
+}
+
+impl Payload {
+    /// Reads the named fields as strings, reporting every bad one at once
+    /// in DRF's words.
+    pub fn strings(&self, fields: &[Field]) -> Result<Vec<String>, Error> {
+        let mut values = Vec::with_capacity(fields.len());
+        let mut errors: FieldErrors = Vec::new();
+        for field in fields {
+            match self.string(field) {
+                Ok(v) => values.push(v),
+                Err(message) => errors.push((field.name.to_string(), vec![message])),
+            }
+        }
+        if errors.is_empty() {
+            Ok(values)
+        } else {
+            Err(Error::Fields(errors))
+        }
+    }
+
+    fn string(&self, field: &Field) -> Result<String, String> {
+        let text = match self.0.get(field.name) {
+            None => return Err("This field is required.".into()),
+            Some(Value::Null) => return Err("This field may not be null.".into()),
+            Some(Value::String(s)) => s.clone(),
+            Some(Value::Number(n)) => n.to_string(),
+            Some(_) => return Err("Not a valid string.".into()),
+        };
+        let text = if field.trim {
+            text.trim().to_string()
+        } else {
+            text
+        };
+        if text.is_empty() {
+            return Err("This field may not be blank.".into());
+        }
+        if text.chars().count() > field.max_chars {
+            return Err(format!(
+                "Ensure this field has no more than {} characters.",
+                field.max_chars
+            ));
+        }
+        Ok(text)
+    }
+
+    /// An optional boolean field (`true`/`false`, or their form spellings).
+    pub fn boolean(&self, name: &str) -> Result<Option<bool>, Error> {
+        match self.0.get(name) {
+            None => Ok(None),
+            Some(Value::Bool(b)) => Ok(Some(*b)),
+            Some(Value::String(s)) => match s.to_ascii_lowercase().as_str() {
+                "true" | "1" | "on" | "yes" => Ok(Some(true)),
+                "false" | "0" | "off" | "no" => Ok(Some(false)),
+                _ => Err(Error::field(name, "Must be a valid boolean.")),
+            },
+            Some(Value::Number(n)) if n.as_u64() == Some(1) => Ok(Some(true)),
+            Some(Value::Number(n)) if n.as_u64() == Some(0) => Ok(Some(false)),
+            Some(_) => Err(Error::field(name, "Must be a valid boolean.")),
+        }
+    }
+
+    pub fn has(&self, name: &str) -> bool {
+        self.0.contains_key(name)
+    }
+}
+
+/// Python's name for a JSON value's type, as DRF's message uses it.
+fn python_type(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "NoneType",
+        Value::Bool(_) => "bool",
+        Value::Number(n) if n.is_f64() => "float",
+        Value::Number(_) => "int",
+        Value::String(_) => "str",
+        Value::Array(_) => "list",
+        Value::Object(_) => "dict",
+    }
+}
+
+async fn read_json(data: Data<'_>) -> Result<Map<String, Value>, Error> {
+    let body = data
+        .open(BODY_LIMIT_KIB.kibibytes())
+        .into_bytes()
+        .await
+        .map_err(|e| Error::BadRequest(format!("Could not read the request body: {e}")))?;
+    if !body.is_complete() {
+        return Err(Error::PayloadTooLarge);
+    }
+    let bytes = body.into_inner();
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Map::new());
+    }
+    // serde_json refuses nesting deeper than 128 levels with an error rather
+    // than recursing without bound.
+    match serde_json::from_slice::<Value>(&bytes) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(other) => Err(Error::NonField(format!(
+            "Invalid data. Expected a dictionary, but got {}.",
+            python_type(&other)
+        ))),
+        Err(e) => Err(Error::BadRequest(format!("JSON parse error - {e}"))),
+    }
+}
+
+async fn parse<'r>(req: &'r Request<'_>, mut data: Data<'r>) -> Result<Payload, Error> {
+    let Some(content_type) = req.content_type() else {
+        // No type: fine when there is no body (every field is then missing),
+        // refused otherwise, as DRF does.
+        let peeked = data.peek(1).await;
+        if peeked.is_empty() {
+            return Ok(Payload::default());
+        }
+        return Err(Error::UnsupportedMediaType(String::new()));
+    };
+    if content_type.is_json() {
+        return read_json(data).await.map(Payload);
+    }
+    if content_type.is_form() || content_type.is_form_data() {
+        return match Form::<FormFields>::from_data(req, data).await {
+            data::Outcome::Success(form) => Ok(Payload(form.into_inner().into_map())),
+            data::Outcome::Error((_, errors)) => {
+                let too_large = errors.iter().any(|e| {
+                    matches!(&e.kind, rocket::form::error::ErrorKind::Io(_))
+                        || e.to_string().contains("limit")
+                });
+                if too_large {
+                    Err(Error::PayloadTooLarge)
+                } else {
+                    Err(Error::BadRequest(format!("Form parse error - {errors}")))
+                }
+            }
+            data::Outcome::Forward(_) => Err(Error::BadRequest("Form parse error".into())),
+        };
+    }
+    Err(Error::UnsupportedMediaType(media_type(content_type)))
+}
+
+fn media_type(content_type: &ContentType) -> String {
+    content_type.to_string()
+}
+
+#[rocket::async_trait]
+impl<'r> FromData<'r> for Payload {
+    type Error = Error;
+
+    async fn from_data(req: &'r Request<'_>, data: Data<'r>) -> data::Outcome<'r, Self> {
+        match parse(req, data).await {
+            Ok(payload) => data::Outcome::Success(payload),
+            Err(e) => data::Outcome::Error(stash(req, e)),
+        }
+    }
+}

@@ -1,0 +1,14 @@
+//! Liveness: answers without touching the database.
+
+use rocket::serde::json::Json;
+use rocket::{Route, get, routes};
+use serde_json::{Value, json};
+
+pub fn routes() -> Vec<Route> {
+    routes![healthz]
+}
+
+#[get("/healthz")]
+fn healthz() -> Json<Value> {
+    Json(json!({ "status": "ok" }))
+}

@@ -1,0 +1,255 @@
+//! Sessions and the refresh-token ledger.
+//!
+//! A session is one login: the family of refresh tokens that descends from
+//! it. Every refresh token latch sees is recorded by `jti`. Consuming one is
+//! a single conditional `UPDATE` inside an immediate transaction, so of N
+//! concurrent refreshes exactly one wins; presenting a spent token again
+//! revokes its whole family (RFC 9700 §4.14.2).
+
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::Serialize;
+
+use crate::error::Result;
+use crate::users::rfc3339;
+
+/// Where a login came from, shown in the session list.
+#[derive(Debug, Clone, Default)]
+pub struct Origin {
+    pub user_agent: String,
+    pub ip: String,
+}
+
+pub fn start(
+    conn: &Connection,
+    id: &str,
+    user_id: i64,
+    origin: &Origin,
+    now: i64,
+    expires: i64,
+) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO sessions (id, user_id, created, last_used, expires, user_agent, ip)
+         VALUES (?1, ?2, ?3, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(params![
+        id,
+        user_id,
+        now,
+        expires,
+        truncate(&origin.user_agent, 256),
+        origin.ip
+    ])?;
+    Ok(())
+}
+
+/// Notes a session's use and pushes its expiry to its newest token's.
+pub fn touch(conn: &Connection, id: &str, now: i64, expires: i64) -> Result<()> {
+    conn.prepare_cached(
+        "UPDATE sessions SET last_used = ?2, expires = MAX(expires, ?3) WHERE id = ?1",
+    )?
+    .execute(params![id, now, expires])?;
+    Ok(())
+}
+
+/// Records a refresh token as issued and live.
+pub fn record(
+    conn: &Connection,
+    jti: &str,
+    user_id: &str,
+    session: Option<&str>,
+    issued: i64,
+    expires: i64,
+) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT OR IGNORE INTO refresh_tokens (jti, user_id, session_id, issued, expires)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![jti, user_id, session, issued, expires])?;
+    Ok(())
+}
+
+/// What the ledger knows of one refresh token.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub session: Option<String>,
+    pub consumed_at: Option<i64>,
+    pub revoked: bool,
+    pub successor: Option<(String, String)>,
+}
+
+impl Entry {
+    pub fn is_spent(&self) -> bool {
+        self.revoked || self.consumed_at.is_some()
+    }
+}
+
+pub fn entry(conn: &Connection, jti: &str) -> Result<Option<Entry>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT r.session_id, r.consumed_at,
+                r.revoked OR COALESCE(s.revoked, 0),
+                r.successor_access, r.successor_refresh
+         FROM refresh_tokens r LEFT JOIN sessions s ON s.id = r.session_id
+         WHERE r.jti = ?1",
+    )?;
+    Ok(stmt
+        .query_row([jti], |row| {
+            let access: Option<String> = row.get(3)?;
+            let refresh: Option<String> = row.get(4)?;
+            Ok(Entry {
+                session: row.get(0)?,
+                consumed_at: row.get(1)?,
+                revoked: row.get(2)?,
+                successor: access.zip(refresh),
+            })
+        })
+        .optional()?)
+}
+
+/// Marks a live token consumed; `false` if it was already spent. This one
+/// statement is what makes concurrent refreshes single-use.
+pub fn consume(conn: &Connection, jti: &str, now: i64) -> Result<bool> {
+    Ok(conn
+        .prepare_cached(
+            "UPDATE refresh_tokens SET consumed_at = ?2
+             WHERE jti = ?1 AND consumed_at IS NULL AND revoked = 0",
+        )?
+        .execute(params![jti, now])?
+        == 1)
+}
+
+/// Records a token latch never issued (minted elsewhere with the shared key)
+/// as already consumed or revoked, so it is accepted at most once.
+pub fn record_foreign(
+    conn: &Connection,
+    jti: &str,
+    user_id: &str,
+    session: &str,
+    issued: i64,
+    expires: i64,
+    now: i64,
+    revoked: bool,
+) -> Result<bool> {
+    Ok(conn
+        .prepare_cached(
+            "INSERT OR IGNORE INTO refresh_tokens
+             (jti, user_id, session_id, issued, expires, consumed_at, revoked)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )?
+        .execute(params![
+            jti,
+            user_id,
+            session,
+            issued,
+            expires,
+            (!revoked).then_some(now),
+            revoked
+        ])?
+        == 1)
+}
+
+/// Keeps the pair minted from `jti`, for replays inside the grace period.
+pub fn set_successor(conn: &Connection, jti: &str, access: &str, refresh: &str) -> Result<()> {
+    conn.prepare_cached(
+        "UPDATE refresh_tokens SET successor_access = ?2, successor_refresh = ?3 WHERE jti = ?1",
+    )?
+    .execute(params![jti, access, refresh])?;
+    Ok(())
+}
+
+pub fn revoke_token(conn: &Connection, jti: &str) -> Result<bool> {
+    Ok(conn
+        .prepare_cached("UPDATE refresh_tokens SET revoked = 1 WHERE jti = ?1 AND revoked = 0")?
+        .execute([jti])?
+        == 1)
+}
+
+/// Revokes a session and every refresh token in its family.
+pub fn revoke(conn: &Connection, session: &str) -> Result<bool> {
+    conn.prepare_cached("UPDATE refresh_tokens SET revoked = 1 WHERE session_id = ?1")?
+        .execute([session])?;
+    Ok(conn
+        .prepare_cached("UPDATE sessions SET revoked = 1 WHERE id = ?1 AND revoked = 0")?
+        .execute([session])?
+        == 1)
+}
+
+/// Revokes every session of a user; returns how many were live.
+pub fn revoke_all(conn: &Connection, user_id: i64) -> Result<usize> {
+    conn.execute(
+        "UPDATE refresh_tokens SET revoked = 1 WHERE user_id = ?1",
+        [user_id.to_string()],
+    )?;
+    Ok(conn.execute(
+        "UPDATE sessions SET revoked = 1 WHERE user_id = ?1 AND revoked = 0",
+        [user_id],
+    )?)
+}
+
+/// A live session as the API lists it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Listed {
+    pub id: String,
+    pub created: String,
+    pub last_used: String,
+    pub expires: String,
+    pub user_agent: String,
+    pub ip: String,
+    pub current: bool,
+}
+
+pub fn list(
+    conn: &Connection,
+    user_id: i64,
+    current: Option<&str>,
+    now: i64,
+) -> Result<Vec<Listed>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, created, last_used, expires, user_agent, ip FROM sessions
+         WHERE user_id = ?1 AND revoked = 0 AND expires > ?2 ORDER BY created, id",
+    )?;
+    let rows = stmt.query_map(params![user_id, now], |row| {
+        let id: String = row.get(0)?;
+        Ok(Listed {
+            current: current == Some(id.as_str()),
+            id,
+            created: rfc3339(row.get(1)?),
+            last_used: rfc3339(row.get(2)?),
+            expires: rfc3339(row.get(3)?),
+            user_agent: row.get(4)?,
+            ip: row.get(5)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+/// Whether `session` exists, belongs to `user_id` and is not revoked.
+pub fn is_live(conn: &Connection, session: &str, user_id: i64) -> Result<bool> {
+    Ok(conn
+        .prepare_cached("SELECT revoked FROM sessions WHERE id = ?1 AND user_id = ?2")?
+        .query_row(params![session, user_id], |r| r.get::<_, bool>(0))
+        .optional()?
+        .is_some_and(|revoked| !revoked))
+}
+
+/// The owner of a session, if it exists.
+pub fn owner(conn: &Connection, session: &str) -> Result<Option<i64>> {
+    Ok(conn
+        .query_row(
+            "SELECT user_id FROM sessions WHERE id = ?1",
+            [session],
+            |r| r.get(0),
+        )
+        .optional()?)
+}
+
+/// Deletes ledger rows and sessions whose tokens have all expired. Expired
+/// tokens fail validation on their own, so nothing revoked can come back.
+pub fn flush_expired(conn: &Connection, now: i64) -> Result<(usize, usize)> {
+    let tokens = conn.execute("DELETE FROM refresh_tokens WHERE expires <= ?1", [now])?;
+    let sessions = conn.execute("DELETE FROM sessions WHERE expires <= ?1", [now])?;
+    Ok((tokens, sessions))
+}
+
+fn truncate(s: &str, max_chars: usize) -> String {
+    s.chars().take(max_chars).collect()
+}
