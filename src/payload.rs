@@ -177,9 +177,13 @@ async fn parse<'r>(req: &'r Request<'_>, mut data: Data<'r>) -> Result<Payload, 
         return match Form::<FormFields>::from_data(req, data).await {
             data::Outcome::Success(form) => Ok(Payload(form.into_inner().into_map())),
             data::Outcome::Error((_, errors)) => {
+                // Our fields have no length rules, so a length error is
+                // Rocket's body limit.
                 let too_large = errors.iter().any(|e| {
-                    matches!(&e.kind, rocket::form::error::ErrorKind::Io(_))
-                        || e.to_string().contains("limit")
+                    matches!(
+                        &e.kind,
+                        rocket::form::error::ErrorKind::InvalidLength { .. }
+                    )
                 });
                 if too_large {
                     Err(Error::PayloadTooLarge)
