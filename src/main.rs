@@ -39,6 +39,8 @@ enum Command {
     Decode { token: String },
     /// Delete expired refresh-token records and sessions now.
     FlushExpired,
+    /// Print the effective settings (the signing key is not shown).
+    Config,
 }
 
 #[derive(Subcommand)]
@@ -116,10 +118,13 @@ fn find(app: &App, username: &str) -> Result<users::User, String> {
 }
 
 fn run(command: Command) -> Result<(), String> {
+    if let Command::Config = command {
+        return print_config();
+    }
     let app = open()?;
     let text = |e: latch::error::Error| e.to_string();
     match command {
-        Command::Serve => unreachable!("handled in main"),
+        Command::Serve | Command::Config => unreachable!("handled above"),
         Command::User(UserCommand::Add {
             username,
             staff,
@@ -264,6 +269,20 @@ fn run(command: Command) -> Result<(), String> {
             println!("removed {tokens} expired token record(s) and {sessions} session(s)");
         }
     }
+    Ok(())
+}
+
+fn print_config() -> Result<(), String> {
+    let settings =
+        Settings::from_figment(&latch::figment()).map_err(|e| format!("invalid setting: {e}"))?;
+    let mut shown = serde_json::to_value(&settings).map_err(|e| e.to_string())?;
+    if settings.signing_key.is_some() {
+        shown["signing_key"] = "<set, not shown>".into();
+    }
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&shown).map_err(|e| e.to_string())?
+    );
     Ok(())
 }
 

@@ -1,0 +1,174 @@
+//! The SQLite store and password hashing, below HTTP.
+
+mod common;
+
+use common::*;
+use latch::config::Settings;
+use latch::db;
+use latch::passwords::Hasher;
+
+#[test]
+fn migrations_work_on_an_empty_file_and_are_idempotent() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m.db");
+    for _ in 0..3 {
+        let mut conn = db::open(&path).unwrap();
+        db::migrate(&mut conn).unwrap();
+        let version: i64 = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, db::SCHEMA_VERSION);
+        let mode: String = conn
+            .pragma_query_value(None, "journal_mode", |r| r.get(0))
+            .unwrap();
+        assert_eq!(mode, "wal");
+        let sync: i64 = conn
+            .pragma_query_value(None, "synchronous", |r| r.get(0))
+            .unwrap();
+        assert_eq!(sync, 2, "FULL");
+        let fk: i64 = conn
+            .pragma_query_value(None, "foreign_keys", |r| r.get(0))
+            .unwrap();
+        assert_eq!(fk, 1);
+    }
+}
+
+#[test]
+fn a_newer_schema_stops_the_launch() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("latch.db");
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.pragma_update(None, "user_version", 99).unwrap();
+    drop(conn);
+    let err = db::Db::open(&path, 1).err().expect("refused").to_string();
+    assert!(err.contains("newer"), "{err}");
+    let rocket = latch::build(figment(dir.path()));
+    let err = rocket::execute(rocket.ignite())
+        .err()
+        .expect("launch refused");
+    // Reading the kind marks the error handled (Rocket panics otherwise).
+    assert!(matches!(
+        err.kind(),
+        rocket::error::ErrorKind::FailedFairings(_)
+    ));
+}
+
+#[test]
+fn the_generated_key_is_made_once_and_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let settings = Settings {
+        database: dir.path().join("k.db"),
+        ..Settings::default()
+    };
+    let first = latch::app::App::open(settings.clone()).unwrap();
+    let token = first
+        .keys
+        .sign(
+            &first
+                .keys
+                .claims(latch::tokens::Kind::Access, "1", None, now()),
+        )
+        .unwrap();
+    drop(first);
+    let second = latch::app::App::open(settings).unwrap();
+    assert!(
+        second.keys.decode(&token, now()).is_ok(),
+        "same key after restart"
+    );
+    // A configured key wins over the stored one.
+    let configured = Settings {
+        database: dir.path().join("k.db"),
+        signing_key: Some(latch::config::Secret::new(KEY)),
+        ..Settings::default()
+    };
+    let third = latch::app::App::open(configured).unwrap();
+    assert!(third.keys.decode(&token, now()).is_err());
+    assert!(
+        !format!("{:?}", third.settings).contains(KEY),
+        "no key in Debug"
+    );
+    assert!(!format!("{:?}", third.keys).contains(KEY));
+}
+
+#[test]
+fn usernames_are_unique_after_normalisation() {
+    let t = app();
+    let name = latch::users::normalize_username("ﬁle");
+    assert_eq!(name, "file");
+    t.user(&name, PASSWORD, false);
+    let created = t
+        .state()
+        .db
+        .run_blocking(|c| {
+            latch::users::create(
+                c,
+                &latch::users::normalize_username("ﬁle"),
+                "x",
+                false,
+                now(),
+            )
+        })
+        .unwrap();
+    assert!(created.is_none(), "duplicate refused");
+    // Case-sensitive, as Django.
+    t.user("File", PASSWORD, false);
+}
+
+#[test]
+fn hash_verify_and_upgrade() {
+    let cheap = Settings {
+        argon2_memory_kib: 64,
+        argon2_iterations: 1,
+        ..Settings::default()
+    };
+    let stronger = Settings {
+        argon2_memory_kib: 128,
+        argon2_iterations: 2,
+        ..Settings::default()
+    };
+    let old = Hasher::new(&cheap).unwrap();
+    let new = Hasher::new(&stronger).unwrap();
+    let hash = old.hash_blocking("pw one two three").unwrap();
+    assert!(hash.starts_with("$argon2id$v=19$m=64,t=1,p=1$"), "{hash}");
+    let v = old
+        .verify_blocking("pw one two three", Some(&hash))
+        .unwrap();
+    assert!(v.matches && !v.needs_rehash);
+    assert!(
+        !old.verify_blocking("pw one two threE", Some(&hash))
+            .unwrap()
+            .matches
+    );
+    let v = new
+        .verify_blocking("pw one two three", Some(&hash))
+        .unwrap();
+    assert!(v.matches && v.needs_rehash, "old parameters flagged");
+    // No stored hash: the dummy is checked and nothing matches.
+    assert!(!new.verify_blocking("anything", None).unwrap().matches);
+}
+
+#[test]
+fn a_login_upgrades_an_old_hash() {
+    let t = app();
+    let id = t.user("alice", PASSWORD, false);
+    let weaker = Settings {
+        argon2_memory_kib: 32,
+        argon2_iterations: 1,
+        ..Settings::default()
+    };
+    let old_hash = Hasher::new(&weaker)
+        .unwrap()
+        .hash_blocking(PASSWORD)
+        .unwrap();
+    let db = &t.state().db;
+    db.run_blocking(|c| latch::users::set_password_hash(c, id, &old_hash))
+        .unwrap();
+    t.login("alice", PASSWORD);
+    let stored = db
+        .run_blocking(|c| latch::users::by_id(c, id))
+        .unwrap()
+        .unwrap()
+        .password;
+    assert!(stored.contains("m=64,t=1,p=1"), "{stored}");
+    t.login("alice", PASSWORD);
+}
