@@ -1,0 +1,105 @@
+//! Interop with a real Django service running djangorestframework-simplejwt
+//! with the same key string: each side accepts the other's tokens.
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use common::*;
+use rocket::http::Status;
+use serde_json::{Value, json};
+
+/// A Python with Django, DRF and Simple JWT: `.ci/run`'s venv, or one this
+/// test creates under `target/`.
+fn python() -> PathBuf {
+    if let Ok(p) = std::env::var("LATCH_TEST_PYTHON")
+        && has_simplejwt(&PathBuf::from(&p))
+    {
+        return PathBuf::from(p);
+    }
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    for venv in [root.join(".ci/venv"), root.join("target/interop-venv")] {
+        let py = venv.join("bin/python");
+        if has_simplejwt(&py) {
+            return py;
+        }
+    }
+    let venv = root.join("target/interop-venv");
+    let made = Command::new("python3")
+        .args(["-m", "venv"])
+        .arg(&venv)
+        .status();
+    assert!(made.is_ok_and(|s| s.success()), "python3 -m venv failed");
+    let py = venv.join("bin/python");
+    let installed = Command::new(&py)
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "Django>=4.2,<6",
+            "djangorestframework",
+            "djangorestframework-simplejwt==5.5.*",
+        ])
+        .status();
+    assert!(
+        installed.is_ok_and(|s| s.success()),
+        "pip install of Django + Simple JWT failed"
+    );
+    py
+}
+
+fn has_simplejwt(py: &PathBuf) -> bool {
+    Command::new(py)
+        .args(["-c", "import rest_framework_simplejwt, django"])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+fn peer(args: &[&str]) -> Value {
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/interop/simplejwt_peer.py");
+    let out = Command::new(python())
+        .arg(script)
+        .arg(KEY)
+        .args(args)
+        .output()
+        .expect("run python");
+    assert!(
+        out.status.success(),
+        "peer failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("peer JSON")
+}
+
+#[test]
+fn django_and_latch_accept_each_others_tokens() {
+    let t = app();
+    let id = t.user("alice", PASSWORD, false);
+    assert_eq!(id, 1, "the peer's user has id 1");
+
+    // latch -> Django.
+    let (access, refresh) = t.login("alice", PASSWORD);
+    let checked = peer(&["verify", &access, &refresh]);
+    assert_eq!(
+        checked,
+        json!({"user": "alice", "access_user_id": "1", "refresh_type": "refresh"})
+    );
+
+    // Django -> latch.
+    let minted = peer(&["mint", "1"]);
+    let res = t.get_auth("/api/me/", minted["access"].as_str().unwrap());
+    assert_eq!(res.status(), Status::Ok);
+    assert_eq!(body(res)["username"], "alice");
+    let res = t.post_json("/api/token/refresh/", json!({"refresh": minted["refresh"]}));
+    assert_eq!(
+        res.status(),
+        Status::Ok,
+        "a foreign refresh token is accepted once"
+    );
+    let res = t.post_json("/api/token/refresh/", json!({"refresh": minted["refresh"]}));
+    assert_eq!(res.status(), Status::Unauthorized);
+    let res = t.post_json("/api/token/verify/", json!({"token": minted["access"]}));
+    assert_eq!(res.status(), Status::Ok);
+}
