@@ -90,7 +90,9 @@ async fn json_catcher(status: Status, req: &Request<'_>) -> Error {
         return Error::MethodNotAllowed(req.method().as_str().to_string());
     }
     match status.code {
-        404 => Error::NotFound,
+        // Rocket answers 422 when a path or query parameter does not parse
+        // (`/api/admin/users/abc`): to a client that is a missing resource.
+        404 | 422 => Error::NotFound,
         413 => Error::PayloadTooLarge,
         500..=599 => Error::Internal(format!("status {status}")),
         _ => Error::Status(status),
@@ -101,14 +103,24 @@ fn under(path: &str, prefix: &str) -> bool {
     path == prefix || path.starts_with(&format!("{prefix}/"))
 }
 
-/// Whether some route serves this path under another method.
+/// Whether routes serve this path only under other methods. (If one with
+/// this method matches the shape, its parameters failed to parse: a 404.)
 fn path_has_other_methods(req: &Request<'_>) -> bool {
     let segments: Vec<&str> = req.uri().path().segments().collect();
-    req.rocket().routes().any(|route| {
-        route.method != req.method()
-            && !(req.method() == Method::Head && route.method == Method::Get)
-            && pattern_matches(&route.uri.path().to_string(), &segments)
-    })
+    let method = match req.method() {
+        Method::Head => Method::Get,
+        m => m,
+    };
+    let mut others = false;
+    for route in req.rocket().routes() {
+        if pattern_matches(&route.uri.path().to_string(), &segments) {
+            if route.method == method {
+                return false;
+            }
+            others = true;
+        }
+    }
+    others
 }
 
 fn pattern_matches(pattern: &str, segments: &[&str]) -> bool {

@@ -2,8 +2,11 @@
 
 use rocket::Route;
 
+pub mod account;
+mod admin;
 mod health;
 mod me;
+mod sessions;
 pub mod tokens;
 
 pub fn all() -> Vec<Route> {
@@ -11,5 +14,8 @@ pub fn all() -> Vec<Route> {
     routes.extend(health::routes());
     routes.extend(tokens::routes());
     routes.extend(me::routes());
+    routes.extend(sessions::routes());
+    routes.extend(account::routes());
+    routes.extend(admin::routes());
     routes
 }

@@ -1,0 +1,470 @@
+//! Issue 5: sessions, password change, registration and the staff API.
+
+mod common;
+
+use common::*;
+use rocket::http::{ContentType, Header, Status};
+use rocket::local::blocking::LocalResponse;
+use serde_json::{Value, json};
+
+fn call<'c>(
+    t: &'c TestApp,
+    method: &str,
+    path: &str,
+    access: &str,
+    body: Option<Value>,
+) -> LocalResponse<'c> {
+    let mut req = match method {
+        "GET" => t.client.get(path.to_string()),
+        "POST" => t.client.post(path.to_string()),
+        "PATCH" => t.client.patch(path.to_string()),
+        "DELETE" => t.client.delete(path.to_string()),
+        other => panic!("{other}"),
+    };
+    req = req.header(Header::new("Authorization", format!("Bearer {access}")));
+    if let Some(b) = body {
+        req = req.header(ContentType::JSON).body(b.to_string());
+    }
+    req.dispatch()
+}
+
+#[test]
+fn sessions_are_listed_with_exactly_one_current() {
+    let t = app();
+    t.user("alice", PASSWORD, false);
+    let res = t
+        .client
+        .post("/api/token/")
+        .header(ContentType::JSON)
+        .header(Header::new("User-Agent", "phone-browser/1.0"))
+        .body(json!({"username": "alice", "password": PASSWORD}).to_string())
+        .dispatch();
+    let phone = body(res);
+    let (laptop_access, _) = t.login("alice", PASSWORD);
+    let res = call(&t, "GET", "/api/sessions/", &laptop_access, None);
+    assert_eq!(res.status(), Status::Ok);
+    let list = body(res);
+    let list = list.as_array().unwrap();
+    assert_eq!(list.len(), 2);
+    assert_eq!(list.iter().filter(|s| s["current"] == true).count(), 1);
+    for s in list {
+        for key in ["id", "created", "last_used", "user_agent", "ip", "current"] {
+            assert!(s.get(key).is_some(), "{key} in {s}");
+        }
+    }
+    let current = list.iter().find(|s| s["current"] == true).unwrap();
+    assert_eq!(current["id"], claims(&laptop_access)["sid"]);
+    let other = list.iter().find(|s| s["current"] == false).unwrap();
+    assert_eq!(other["user_agent"], "phone-browser/1.0");
+
+    // Revoke the phone: its tokens die, the laptop lives.
+    let path = format!("/api/sessions/{}/", other["id"].as_str().unwrap());
+    assert_eq!(
+        call(&t, "DELETE", &path, &laptop_access, None).status(),
+        Status::Ok
+    );
+    let phone_access = phone["access"].as_str().unwrap();
+    assert_eq!(
+        t.get_auth("/api/me/", phone_access).status(),
+        Status::Unauthorized
+    );
+    let res = t.post_json("/api/token/refresh/", json!({"refresh": phone["refresh"]}));
+    assert_eq!(res.status(), Status::Unauthorized);
+    assert_eq!(t.get_auth("/api/me/", &laptop_access).status(), Status::Ok);
+    assert_eq!(
+        body(call(&t, "GET", "/api/sessions", &laptop_access, None))
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    // Unknown or someone else's session: 404.
+    assert_eq!(
+        call(&t, "DELETE", "/api/sessions/nope/", &laptop_access, None).status(),
+        Status::NotFound
+    );
+    t.user("bob", PASSWORD, false);
+    let (bob, _) = t.login("bob", PASSWORD);
+    let mine = format!(
+        "/api/sessions/{}",
+        claims(&laptop_access)["sid"].as_str().unwrap()
+    );
+    assert_eq!(
+        call(&t, "DELETE", &mine, &bob, None).status(),
+        Status::NotFound
+    );
+    assert_eq!(
+        t.client.get("/api/sessions/").dispatch().status(),
+        Status::Unauthorized
+    );
+}
+
+#[test]
+fn revoke_all_logs_out_everywhere() {
+    let t = app();
+    t.user("alice", PASSWORD, false);
+    let (a1, r1) = t.login("alice", PASSWORD);
+    let (a2, _) = t.login("alice", PASSWORD);
+    let res = call(&t, "POST", "/api/sessions/revoke-all/", &a1, None);
+    assert_eq!(res.status(), Status::Ok);
+    assert_eq!(body(res), json!({"revoked": 2}));
+    for a in [&a1, &a2] {
+        assert_eq!(t.get_auth("/api/me/", a).status(), Status::Unauthorized);
+    }
+    assert_eq!(
+        t.post_json("/api/token/refresh/", json!({"refresh": r1}))
+            .status(),
+        Status::Unauthorized
+    );
+}
+
+#[test]
+fn password_change_rotates_everything_but_the_caller() {
+    let t = app();
+    t.user("alice", PASSWORD, false);
+    let (access, refresh) = t.login("alice", PASSWORD);
+    let (elsewhere, _) = t.login("alice", PASSWORD);
+    let wrong = call(
+        &t,
+        "POST",
+        "/api/me/password/",
+        &access,
+        Some(json!({"old_password": "nope", "new_password": "a fresh new passphrase"})),
+    );
+    assert_eq!(wrong.status(), Status::BadRequest);
+    assert_eq!(
+        body(wrong),
+        json!({"old_password": ["Your old password was entered incorrectly. Please enter it again."]})
+    );
+    let weak = call(
+        &t,
+        "POST",
+        "/api/me/password/",
+        &access,
+        Some(json!({"old_password": PASSWORD, "new_password": "short"})),
+    );
+    assert_eq!(weak.status(), Status::BadRequest);
+    let messages = body(weak)["new_password"].clone();
+    assert!(
+        messages
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m.as_str().unwrap().contains("too short")),
+        "{messages}"
+    );
+    let missing = call(&t, "POST", "/api/me/password/", &access, Some(json!({})));
+    assert_eq!(
+        body(missing),
+        json!({"old_password": ["This field is required."], "new_password": ["This field is required."]})
+    );
+
+    let res = call(
+        &t,
+        "POST",
+        "/api/me/password/",
+        &access,
+        Some(json!({"old_password": PASSWORD, "new_password": "a fresh new passphrase"})),
+    );
+    assert_eq!(res.status(), Status::Ok);
+    let pair = body(res);
+    // Every earlier token is dead, in the same second too.
+    assert_eq!(
+        t.get_auth("/api/me/", &access).status(),
+        Status::Unauthorized
+    );
+    assert_eq!(
+        t.get_auth("/api/me/", &elsewhere).status(),
+        Status::Unauthorized
+    );
+    assert_eq!(
+        t.post_json("/api/token/refresh/", json!({"refresh": refresh}))
+            .status(),
+        Status::Unauthorized
+    );
+    // The fresh pair works; the new password logs in, the old does not.
+    assert_eq!(
+        t.get_auth("/api/me/", pair["access"].as_str().unwrap())
+            .status(),
+        Status::Ok
+    );
+    assert_eq!(
+        t.post_json("/api/token/refresh/", json!({"refresh": pair["refresh"]}))
+            .status(),
+        Status::Ok
+    );
+    t.login("alice", "a fresh new passphrase");
+    let res = t.post_json(
+        "/api/token/",
+        json!({"username": "alice", "password": PASSWORD}),
+    );
+    assert_eq!(res.status(), Status::Unauthorized);
+}
+
+#[test]
+fn the_password_policy() {
+    let t = app_with(|f| f.merge(("latch.registration", "open")));
+    let cases = [
+        ("password", "This password is too common."),
+        ("12345678", "This password is too common."),
+        (
+            "short",
+            "This password is too short. It must contain at least 8 characters.",
+        ),
+        (
+            "dave-the-user-dave",
+            "The password is too similar to the username.",
+        ),
+        ("latchlatch", "This password is too common."),
+    ];
+    for (password, message) in cases {
+        let res = t.post_json(
+            "/api/register/",
+            json!({"username": "dave-the-user", "password": password}),
+        );
+        assert_eq!(res.status(), Status::BadRequest, "{password}");
+        let b = body(res);
+        let messages: Vec<&str> = b["password"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m.as_str().unwrap())
+            .collect();
+        assert!(messages.contains(&message), "{password}: {messages:?}");
+    }
+    // 64+ characters with no composition rule are fine, and not truncated.
+    let long = "a long passphrase made of plain words is perfectly fine here ok!";
+    assert!(long.len() >= 64);
+    let res = t.post_json(
+        "/api/register/",
+        json!({"username": "dave", "password": long}),
+    );
+    assert_eq!(res.status(), Status::Created);
+    let res = t.post_json(
+        "/api/token/",
+        json!({"username": "dave", "password": &long[..63]}),
+    );
+    assert_eq!(res.status(), Status::Unauthorized);
+}
+
+#[test]
+fn registration_is_closed_by_default_and_open_on_request() {
+    let closed = app();
+    let res = closed.post_json(
+        "/api/register/",
+        json!({"username": "eve", "password": "a decent passphrase"}),
+    );
+    assert_eq!(res.status(), Status::Forbidden);
+    assert_eq!(body(res), json!({"detail": "Registration is closed."}));
+
+    let open = app_with(|f| f.merge(("latch.registration", "open")));
+    let res = open.post_json(
+        "/api/register/",
+        json!({"username": "eve", "password": "a decent passphrase"}),
+    );
+    assert_eq!(res.status(), Status::Created);
+    let user = body(res);
+    assert_eq!(
+        (
+            user["username"].as_str(),
+            user["is_active"].as_bool(),
+            user["is_staff"].as_bool()
+        ),
+        (Some("eve"), Some(true), Some(false))
+    );
+    open.login("eve", "a decent passphrase");
+    let res = open.post_json(
+        "/api/register/",
+        json!({"username": "eve", "password": "another decent passphrase"}),
+    );
+    assert_eq!(res.status(), Status::BadRequest);
+    assert_eq!(
+        body(res),
+        json!({"username": ["A user with that username already exists."]})
+    );
+    let res = open.post_json(
+        "/api/register/",
+        json!({"username": "bad name!", "password": "another decent passphrase"}),
+    );
+    assert_eq!(res.status(), Status::BadRequest);
+    assert!(body(res)["username"].is_array());
+}
+
+#[test]
+fn staff_api_requires_staff() {
+    let t = app();
+    let bob = t.user("bob", PASSWORD, false);
+    let (access, _) = t.login("bob", PASSWORD);
+    for (method, path) in [
+        ("GET", "/api/admin/users/".to_string()),
+        ("POST", "/api/admin/users/".to_string()),
+        ("GET", format!("/api/admin/users/{bob}/")),
+        ("PATCH", format!("/api/admin/users/{bob}/")),
+        ("DELETE", format!("/api/admin/users/{bob}/")),
+        ("POST", format!("/api/admin/users/{bob}/password/")),
+        ("POST", format!("/api/admin/users/{bob}/logout/")),
+    ] {
+        let res = call(&t, method, &path, &access, Some(json!({})));
+        assert_eq!(res.status(), Status::Forbidden, "{method} {path}");
+        assert_eq!(
+            body(res),
+            json!({"detail": "You do not have permission to perform this action."})
+        );
+        let anonymous = t.client.get(path.clone()).dispatch();
+        assert_eq!(anonymous.status(), Status::Unauthorized, "{path}");
+    }
+}
+
+#[test]
+fn staff_api_pagination_and_crud() {
+    let t = app();
+    t.user("admin", PASSWORD, true);
+    let (admin, _) = t.login("admin", PASSWORD);
+    for i in 0..4 {
+        let res = call(
+            &t,
+            "POST",
+            "/api/admin/users/",
+            &admin,
+            Some(json!({"username": format!("user{i}"), "password": "a decent passphrase"})),
+        );
+        assert_eq!(res.status(), Status::Created);
+    }
+    let res = call(
+        &t,
+        "POST",
+        "/api/admin/users/",
+        &admin,
+        Some(json!({"username": "boss", "password": "a decent passphrase", "is_staff": true})),
+    );
+    let boss = body(res);
+    assert_eq!(boss["is_staff"], true);
+
+    let page1 = body(call(
+        &t,
+        "GET",
+        "/api/admin/users/?page_size=2",
+        &admin,
+        None,
+    ));
+    assert_eq!(page1["count"], 6);
+    assert_eq!(page1["results"].as_array().unwrap().len(), 2);
+    assert_eq!(page1["previous"], Value::Null);
+    let next = page1["next"].as_str().unwrap();
+    assert!(
+        next.ends_with("/api/admin/users/?page=2&page_size=2"),
+        "{next}"
+    );
+    let page3 = body(call(
+        &t,
+        "GET",
+        "/api/admin/users/?page=3&page_size=2",
+        &admin,
+        None,
+    ));
+    assert_eq!(page3["next"], Value::Null);
+    assert!(page3["previous"].as_str().unwrap().contains("page=2"));
+    let names: Vec<&str> = page3["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["username"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["user3", "boss"]);
+
+    let id = page1["results"][1]["id"].as_i64().unwrap();
+    let path = format!("/api/admin/users/{id}/");
+    assert_eq!(
+        body(call(&t, "GET", &path, &admin, None))["username"],
+        "user0"
+    );
+    let (user_access, user_refresh) = t.login("user0", "a decent passphrase");
+
+    let res = call(
+        &t,
+        "PATCH",
+        &path,
+        &admin,
+        Some(json!({"username": "renamed", "is_staff": true})),
+    );
+    assert_eq!(res.status(), Status::Ok);
+    let b = body(res);
+    assert_eq!(
+        (b["username"].as_str(), b["is_staff"].as_bool()),
+        (Some("renamed"), Some(true))
+    );
+    let res = call(
+        &t,
+        "PATCH",
+        &path,
+        &admin,
+        Some(json!({"username": "user1"})),
+    );
+    assert_eq!(res.status(), Status::BadRequest);
+
+    // Deactivation kills the tokens at once.
+    assert_eq!(t.get_auth("/api/me/", &user_access).status(), Status::Ok);
+    let res = call(
+        &t,
+        "PATCH",
+        &path,
+        &admin,
+        Some(json!({"is_active": false})),
+    );
+    assert_eq!(body(res)["is_active"], false);
+    assert_eq!(
+        t.get_auth("/api/me/", &user_access).status(),
+        Status::Unauthorized
+    );
+    assert_eq!(
+        t.post_json("/api/token/refresh/", json!({"refresh": user_refresh}))
+            .status(),
+        Status::Unauthorized
+    );
+    call(&t, "PATCH", &path, &admin, Some(json!({"is_active": true})));
+    assert_eq!(
+        t.get_auth("/api/me/", &user_access).status(),
+        Status::Unauthorized,
+        "stays dead"
+    );
+
+    // Set password, force logout.
+    let res = call(
+        &t,
+        "POST",
+        &format!("{path}password/"),
+        &admin,
+        Some(json!({"password": "set by the admin today"})),
+    );
+    assert_eq!(res.status(), Status::Ok);
+    let (fresh, _) = t.login("renamed", "set by the admin today");
+    let res = call(&t, "POST", &format!("{path}logout/"), &admin, None);
+    assert_eq!(body(res), json!({"revoked": 1}));
+    assert_eq!(
+        t.get_auth("/api/me/", &fresh).status(),
+        Status::Unauthorized
+    );
+
+    // Delete kills tokens and frees nothing for reuse.
+    let (fresh, _) = t.login("renamed", "set by the admin today");
+    assert_eq!(
+        call(&t, "DELETE", &path, &admin, None).status(),
+        Status::NoContent
+    );
+    assert_eq!(
+        call(&t, "GET", &path, &admin, None).status(),
+        Status::NotFound
+    );
+    assert_eq!(
+        t.get_auth("/api/me/", &fresh).status(),
+        Status::Unauthorized
+    );
+    assert_eq!(
+        call(&t, "DELETE", &path, &admin, None).status(),
+        Status::NotFound
+    );
+    assert_eq!(
+        call(&t, "GET", "/api/admin/users/abc/", &admin, None).status(),
+        Status::NotFound
+    );
+}
