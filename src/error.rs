@@ -78,6 +78,8 @@ pub enum Error {
     MethodNotAllowed(String),
     #[error("request body too large")]
     PayloadTooLarge,
+    #[error("request headers too large")]
+    HeadersTooLarge,
     #[error("unsupported media type {0:?}")]
     UnsupportedMediaType(String),
     /// Any other status a catcher meets, with its reason phrase.
@@ -140,6 +142,7 @@ impl Error {
             Error::NotFound => Status::NotFound,
             Error::MethodNotAllowed(_) => Status::MethodNotAllowed,
             Error::PayloadTooLarge => Status::PayloadTooLarge,
+            Error::HeadersTooLarge => Status::new(431),
             Error::UnsupportedMediaType(_) => Status::UnsupportedMediaType,
             Error::Throttled(_) => Status::TooManyRequests,
             Error::Status(s) => *s,
@@ -195,6 +198,7 @@ impl Error {
                 json!({ "detail": format!("Method \"{m}\" not allowed.") })
             }
             Error::PayloadTooLarge => json!({ "detail": "Request body is too large." }),
+            Error::HeadersTooLarge => json!({ "detail": "Request headers are too large." }),
             Error::UnsupportedMediaType(t) => {
                 json!({ "detail": format!("Unsupported media type \"{t}\" in request.") })
             }

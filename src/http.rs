@@ -7,24 +7,46 @@ use rocket::http::{Header, Method, Status};
 use rocket::request::FromRequest;
 use rocket::{Catcher, Data, Request, Response, catch, catchers};
 
-use crate::error::{Error, stashed};
+use crate::error::{Error, stash, stashed};
 use crate::guards::AuthUser;
+
+/// All request headers together may not exceed this. hyper refuses far
+/// larger heads itself (with an empty 431); between the two, this limit
+/// gives the contract's JSON answer.
+pub const HEADER_LIMIT_BYTES: usize = 32 * 1024;
+
+/// A path no route serves, so an over-limit request goes straight to the
+/// catcher, which finds the stashed 431.
+const REFUSED_PATH: &str = "/.latch/refused";
 
 /// Rocket matches `/api/token` and `/api/token/` as different paths; the
 /// contract wants both without a redirect, so the slash is dropped before
-/// routing.
+/// routing. Requests with oversized headers are turned away here too, before
+/// any guard reads them.
 pub struct TrailingSlash;
 
 #[rocket::async_trait]
 impl Fairing for TrailingSlash {
     fn info(&self) -> Info {
         Info {
-            name: "trailing slash",
+            name: "trailing slash and header limit",
             kind: Kind::Request,
         }
     }
 
     async fn on_request(&self, req: &mut Request<'_>, _: &mut Data<'_>) {
+        let header_bytes: usize = req
+            .headers()
+            .iter()
+            .map(|h| h.name().as_str().len() + h.value().len() + 4)
+            .sum();
+        if header_bytes > HEADER_LIMIT_BYTES {
+            stash(req, Error::HeadersTooLarge);
+            if let Ok(uri) = Origin::parse(REFUSED_PATH) {
+                req.set_uri(uri);
+            }
+            return;
+        }
         let path = req.uri().path().as_str();
         if path.len() > 1 && path.ends_with('/') {
             let trimmed = path.trim_end_matches('/');

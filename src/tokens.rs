@@ -275,18 +275,28 @@ impl Token {
     }
 }
 
-/// A NumericDate: an integer, or a finite number PyJWT would truncate, in
-/// range. Anything else is an invalid token, never a panic.
+/// The last second of year 9999: later (or negative) times are not dates
+/// any issuer meant, and keep arithmetic far from overflow.
+const MAX_NUMERIC_DATE: i64 = 253_402_300_799;
+
+/// A NumericDate: an integer, or a finite number PyJWT would truncate,
+/// between 0 and [`MAX_NUMERIC_DATE`]. Anything else is an invalid token,
+/// never a panic.
 fn time_claim(claims: &Claims, name: &str) -> Result<Option<i64>, TokenProblem> {
     let Some(value) = claims.get(name) else {
         return Ok(None);
     };
-    if let Some(n) = value.as_i64() {
-        return Ok(Some(n));
-    }
-    match value.as_f64() {
-        Some(f) if f.is_finite() && f.abs() < 1e15 => Ok(Some(f.trunc() as i64)),
-        _ => Err(TokenProblem::Invalid),
+    let seconds = match (value.as_i64(), value.as_f64()) {
+        (Some(n), _) => n,
+        (None, Some(f)) if f.is_finite() && (0.0..=MAX_NUMERIC_DATE as f64).contains(&f) => {
+            f.trunc() as i64
+        }
+        _ => return Err(TokenProblem::Invalid),
+    };
+    if (0..=MAX_NUMERIC_DATE).contains(&seconds) {
+        Ok(Some(seconds))
+    } else {
+        Err(TokenProblem::Invalid)
     }
 }
 

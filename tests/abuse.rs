@@ -1,0 +1,232 @@
+//! Issue 6: throttling, bounded state, limits, headers and forged tokens.
+
+mod common;
+
+use std::net::SocketAddr;
+
+use common::*;
+use latch::throttle::{Rule, Throttle};
+use rocket::http::{ContentType, Header, Status};
+use serde_json::{Value, json};
+
+fn login_from(t: &TestApp, peer: &str, xff: Option<&str>, name: &str, password: &str) -> Status {
+    let mut req = t
+        .client
+        .post("/api/token/")
+        .remote(peer.parse::<SocketAddr>().unwrap())
+        .header(ContentType::JSON)
+        .body(json!({"username": name, "password": password}).to_string());
+    if let Some(xff) = xff {
+        req = req.header(Header::new("X-Forwarded-For", xff.to_string()));
+    }
+    req.dispatch().status()
+}
+
+#[test]
+fn failed_logins_are_throttled_per_address() {
+    let t = app_with(|f| f.merge(("latch.login_address_burst", 3)));
+    // Rotating usernames does not help: the address runs dry.
+    for i in 0..3 {
+        assert_eq!(
+            login_from(&t, "10.0.0.1:1000", None, &format!("guess{i}"), "x"),
+            Status::Unauthorized
+        );
+    }
+    assert_eq!(
+        login_from(&t, "10.0.0.1:1000", None, "guess9", "x"),
+        Status::TooManyRequests
+    );
+    // Another address is unaffected.
+    assert_eq!(
+        login_from(&t, "10.0.0.2:1000", None, "guess9", "x"),
+        Status::Unauthorized
+    );
+}
+
+#[test]
+fn forwarded_for_is_believed_only_from_trusted_proxies() {
+    let untrusted = app_with(|f| f.merge(("latch.login_address_burst", 2)));
+    for spoof in ["1.1.1.1", "2.2.2.2"] {
+        login_from(&untrusted, "10.0.0.1:1", Some(spoof), "x", "y");
+    }
+    assert_eq!(
+        login_from(&untrusted, "10.0.0.1:1", Some("3.3.3.3"), "x", "y"),
+        Status::TooManyRequests,
+        "a spoofed header does not buy a fresh budget"
+    );
+
+    let proxied = app_with(|f| {
+        f.merge(("latch.login_address_burst", 2))
+            .merge(("latch.trusted_proxies", ["10.0.0.1"]))
+    });
+    for _ in 0..2 {
+        login_from(&proxied, "10.0.0.1:1", Some("1.1.1.1"), "x", "y");
+    }
+    assert_eq!(
+        login_from(&proxied, "10.0.0.1:1", Some("1.1.1.1"), "x", "y"),
+        Status::TooManyRequests
+    );
+    // A different client behind the same proxy has its own budget; a forged
+    // left-most hop does not change who the proxy saw.
+    assert_eq!(
+        login_from(&proxied, "10.0.0.1:1", Some("2.2.2.2"), "x", "y"),
+        Status::Unauthorized
+    );
+    assert_eq!(
+        login_from(&proxied, "10.0.0.1:1", Some("9.9.9.9, 1.1.1.1"), "x", "y"),
+        Status::TooManyRequests
+    );
+}
+
+#[test]
+fn refresh_and_registration_floods_are_throttled_per_address() {
+    let t = app_with(|f| {
+        f.merge(("latch.request_address_burst", 3))
+            .merge(("latch.registration", "open"))
+    });
+    let mut statuses = Vec::new();
+    for _ in 0..4 {
+        statuses.push(
+            t.post_json("/api/token/refresh/", json!({"refresh": "junk"}))
+                .status(),
+        );
+    }
+    assert_eq!(statuses[..3], [Status::Unauthorized; 3]);
+    assert_eq!(statuses[3], Status::TooManyRequests);
+    let res = t.post_json(
+        "/api/register/",
+        json!({"username": "x", "password": "whatever it is"}),
+    );
+    assert_eq!(res.status(), Status::TooManyRequests);
+    assert!(res.headers().get_one("Retry-After").is_some());
+}
+
+#[test]
+fn throttle_state_is_bounded_and_keeps_the_targeted_account() {
+    let throttle = Throttle::new(100);
+    let rule = Rule {
+        burst: 3,
+        per_hour: 1,
+    };
+    for _ in 0..3 {
+        throttle.take("account:victim", rule).unwrap();
+    }
+    assert!(throttle.take("account:victim", rule).is_err());
+    for i in 0..20_000 {
+        let _ = throttle.take(&format!("account:noise{i}"), rule);
+        assert!(throttle.len() <= 100);
+    }
+    assert!(
+        throttle.check("account:victim", rule).is_err(),
+        "the flood did not free the victim"
+    );
+}
+
+#[test]
+fn oversized_headers_get_json_431() {
+    let t = app();
+    let res = t
+        .client
+        .get("/healthz")
+        .header(Header::new("X-Padding", "a".repeat(40 * 1024)))
+        .dispatch();
+    assert_eq!(res.status().code, 431);
+    assert_eq!(res.content_type(), Some(ContentType::JSON));
+    assert_eq!(
+        body(res),
+        json!({"detail": "Request headers are too large."})
+    );
+    let res = t.get_auth("/api/me/", &"x".repeat(20 * 1024));
+    assert_eq!(
+        res.status(),
+        Status::Unauthorized,
+        "a huge token is just invalid"
+    );
+}
+
+#[test]
+fn security_headers_are_on_every_response() {
+    let t = app();
+    let responses = [
+        t.client.get("/healthz").dispatch(),
+        t.client.get("/nope").dispatch(),
+        t.client.get("/api/token/").dispatch(),
+        t.post_json("/api/token/", json!({})),
+    ];
+    for res in responses {
+        let h = res.headers();
+        assert_eq!(h.get_one("X-Content-Type-Options"), Some("nosniff"));
+        assert_eq!(h.get_one("X-Frame-Options"), Some("DENY"));
+        assert_eq!(h.get_one("Referrer-Policy"), Some("no-referrer"));
+        assert!(h.get_one("Server").is_none());
+    }
+}
+
+#[test]
+fn key_pointing_and_critical_headers_are_refused() {
+    let t = app();
+    let claims = json!({"token_type": "access", "exp": now() + 60, "iat": now(), "jti": "a".repeat(32), "user_id": "1"});
+    let extras: [(&str, Value); 7] = [
+        ("jwk", json!({"kty": "oct", "k": "c2VjcmV0"})),
+        ("jku", json!("http://evil.example/keys")),
+        ("x5u", json!("http://evil.example/cert")),
+        ("x5c", json!(["MIIB"])),
+        ("kid", json!("../../dev/null")),
+        ("crit", json!(["exp"])),
+        ("b64", json!(false)),
+    ];
+    for (name, value) in extras {
+        let mut header = json!({"alg": "HS256", "typ": "JWT"});
+        header[name] = value;
+        let token = sign_raw(
+            &header,
+            &claims,
+            KEY.as_bytes(),
+            jsonwebtoken::Algorithm::HS256,
+        );
+        let res = t.post_json("/api/token/verify/", json!({"token": token}));
+        assert_eq!(res.status(), Status::Unauthorized, "{name}");
+        assert_eq!(body(res)["detail"], "Token is invalid", "{name}");
+    }
+    // Public-key confusion: an RS256 header over an HMAC signature made
+    // with a public key text as the secret.
+    let pem = b"-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE\n-----END PUBLIC KEY-----\n";
+    let confused = sign_raw(
+        &json!({"alg": "RS256", "typ": "JWT"}),
+        &claims,
+        pem,
+        jsonwebtoken::Algorithm::HS256,
+    );
+    let res = t.post_json("/api/token/verify/", json!({"token": confused}));
+    assert_eq!(body(res)["detail"], "Token is invalid");
+}
+
+#[test]
+fn out_of_range_and_mistyped_times_never_panic() {
+    let t = app();
+    let base = json!({"token_type": "access", "jti": "a".repeat(32), "user_id": "1"});
+    let values = [
+        json!(u64::MAX),
+        json!(i64::MIN),
+        json!(-1.0e308),
+        json!(1.0e308),
+        json!("1700000000"),
+        json!(null),
+        json!(true),
+        json!({"$date": 1}),
+    ];
+    for claim in ["exp", "iat", "nbf"] {
+        for value in &values {
+            let mut claims = base.clone();
+            claims["exp"] = json!(now() + 60);
+            claims[claim] = value.clone();
+            let token = hs256(&claims);
+            for res in [
+                t.post_json("/api/token/verify/", json!({"token": token})),
+                t.get_auth("/api/me/", &token),
+            ] {
+                assert_eq!(res.status(), Status::Unauthorized, "{claim}={value}");
+            }
+        }
+    }
+}
