@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use crate::config::Settings;
 use crate::error::{Error, Result, TokenProblem};
-use crate::sessions::{self, Origin};
+use crate::sessions::{self, Issued, Origin};
 use crate::tokens::{Claims, Keys, Kind, Token, new_id};
 use crate::users;
 
@@ -38,11 +38,13 @@ pub fn issue(
     sessions::start(&tx, &session, user_id, origin, now, expires)?;
     sessions::record(
         &tx,
-        claim(&refresh, "jti"),
-        &uid,
-        Some(&session),
-        now,
-        expires,
+        &Issued {
+            jti: claim(&refresh, "jti"),
+            user_id: &uid,
+            session: Some(&session),
+            issued: now,
+            expires,
+        },
     )?;
     if settings.update_last_login {
         users::touch_last_login(&tx, user_id, now)?;
@@ -110,13 +112,20 @@ pub fn refresh(
             let expires = token.expires_at().unwrap_or(now);
             sessions::start(&tx, &sid, user_id, origin, now, expires)?;
             let uid = user_id.to_string();
-            let issued = token.issued_at().unwrap_or(now);
-            if !sessions::record_foreign(&tx, &jti, &uid, &sid, issued, expires, now, !spend)? {
-                return Err(Error::Token(TokenProblem::Blacklisted));
-            }
-            if !spend {
+            let row = Issued {
+                jti: &jti,
+                user_id: &uid,
+                session: Some(&sid),
+                issued: token.issued_at().unwrap_or(now),
+                expires,
+            };
+            if spend {
+                if !sessions::record_foreign(&tx, &row, now, false)? {
+                    return Err(Error::Token(TokenProblem::Blacklisted));
+                }
+            } else {
                 // Recorded only to anchor the family; still usable.
-                sessions::record(&tx, &jti, &uid, Some(&sid), issued, expires)?;
+                sessions::record(&tx, &row)?;
             }
             successor.insert(
                 crate::tokens::SESSION_CLAIM.into(),
@@ -133,11 +142,13 @@ pub fn refresh(
         let uid = user_id.to_string();
         sessions::record(
             &tx,
-            claim(&refresh, "jti"),
-            &uid,
-            session.as_deref(),
-            now,
-            expires,
+            &Issued {
+                jti: claim(&refresh, "jti"),
+                user_id: &uid,
+                session: session.as_deref(),
+                issued: now,
+                expires,
+            },
         )?;
         let access_json = Value::Object(access.clone()).to_string();
         let refresh_json = Value::Object(refresh.clone()).to_string();
@@ -185,11 +196,15 @@ pub fn blacklist(conn: &mut Connection, token: &Token, now: i64) -> Result<()> {
         }
         None => {
             let uid = token.user_id().unwrap_or_default();
-            let issued = token.issued_at().unwrap_or(now);
-            let expires = token.expires_at().unwrap_or(now);
+            let row = Issued {
+                jti: &jti,
+                user_id: &uid,
+                session: token.session(),
+                issued: token.issued_at().unwrap_or(now),
+                expires: token.expires_at().unwrap_or(now),
+            };
             sessions::revoke_token(&tx, &jti)?;
-            let sid = token.session().unwrap_or("");
-            sessions::record_foreign(&tx, &jti, &uid, sid, issued, expires, now, true)?;
+            sessions::record_foreign(&tx, &row, now, true)?;
         }
     }
     tx.commit()?;

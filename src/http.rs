@@ -135,7 +135,7 @@ fn path_has_other_methods(req: &Request<'_>) -> bool {
     };
     let mut others = false;
     for route in req.rocket().routes() {
-        if pattern_matches(&route.uri.path().to_string(), &segments) {
+        if pattern_matches(route.uri.path(), &segments) {
             if route.method == method {
                 return false;
             }

@@ -116,7 +116,7 @@ impl Hasher {
         if phc.algorithm.as_str() != "argon2id" {
             return Err(unreadable());
         }
-        let version = match phc.version.map(u32::from) {
+        let version = match phc.version {
             None | Some(0x13) => Version::V0x13,
             Some(0x10) => Version::V0x10,
             Some(_) => return Err(unreadable()),

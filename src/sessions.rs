@@ -51,20 +51,29 @@ pub fn touch(conn: &Connection, id: &str, now: i64, expires: i64) -> Result<()> 
     Ok(())
 }
 
+/// One refresh token as the ledger records it.
+#[derive(Debug, Clone, Copy)]
+pub struct Issued<'a> {
+    pub jti: &'a str,
+    pub user_id: &'a str,
+    pub session: Option<&'a str>,
+    pub issued: i64,
+    pub expires: i64,
+}
+
 /// Records a refresh token as issued and live.
-pub fn record(
-    conn: &Connection,
-    jti: &str,
-    user_id: &str,
-    session: Option<&str>,
-    issued: i64,
-    expires: i64,
-) -> Result<()> {
+pub fn record(conn: &Connection, token: &Issued<'_>) -> Result<()> {
     conn.prepare_cached(
         "INSERT OR IGNORE INTO refresh_tokens (jti, user_id, session_id, issued, expires)
          VALUES (?1, ?2, ?3, ?4, ?5)",
     )?
-    .execute(params![jti, user_id, session, issued, expires])?;
+    .execute(params![
+        token.jti,
+        token.user_id,
+        token.session,
+        token.issued,
+        token.expires
+    ])?;
     Ok(())
 }
 
@@ -121,11 +130,7 @@ pub fn consume(conn: &Connection, jti: &str, now: i64) -> Result<bool> {
 /// as already consumed or revoked, so it is accepted at most once.
 pub fn record_foreign(
     conn: &Connection,
-    jti: &str,
-    user_id: &str,
-    session: &str,
-    issued: i64,
-    expires: i64,
+    token: &Issued<'_>,
     now: i64,
     revoked: bool,
 ) -> Result<bool> {
@@ -136,11 +141,11 @@ pub fn record_foreign(
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         )?
         .execute(params![
-            jti,
-            user_id,
-            session,
-            issued,
-            expires,
+            token.jti,
+            token.user_id,
+            token.session,
+            token.issued,
+            token.expires,
             (!revoked).then_some(now),
             revoked
         ])?
