@@ -128,3 +128,41 @@ fn a_revoked_token_stays_revoked_after_sigkill() {
     );
     assert_eq!((status, body["username"].as_str()), (200, Some("alice")));
 }
+
+#[test]
+fn garbage_on_the_wire_never_takes_the_server_down() {
+    use std::io::{Read, Write};
+    use std::time::Duration;
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &GENEROUS);
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let prefixes: [&[u8]; 4] = [
+        b"",
+        b"POST /api/token/ HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 40\r\n\r\n",
+        b"GET /api/me/ HTTP/1.1\r\nAuthorization: Bearer ",
+        b"POST /api/token/refresh/ HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n",
+    ];
+    for round in 0..200 {
+        let mut bytes = prefixes[round % prefixes.len()].to_vec();
+        let len = (next() % 600) as usize;
+        bytes.extend((0..len).map(|_| next() as u8));
+        let mut stream = std::net::TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        let _ = stream.write_all(&bytes);
+        let _ = stream.shutdown(std::net::Shutdown::Write);
+        let mut answer = Vec::new();
+        let _ = stream.read_to_end(&mut answer);
+        let text = String::from_utf8_lossy(&answer);
+        assert!(!text.starts_with("HTTP/1.1 5"), "round {round}: {text}");
+    }
+    let (status, body) = server.request("GET", "/healthz", &[], "");
+    assert_eq!((status, body), (200, json!({"status": "ok"})));
+}
