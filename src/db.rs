@@ -115,6 +115,23 @@ struct Pool {
     path: PathBuf,
     idle: Mutex<Vec<Connection>>,
     permits: Semaphore,
+    /// Read-only connections for [`Db::read`], one per core.
+    readers: Vec<Mutex<Connection>>,
+}
+
+/// A read-only connection that never waits for a lock: it runs on the
+/// async executor, where sleeping in `busy_timeout` would stall requests.
+fn open_reader(path: &Path) -> Result<Connection> {
+    use rusqlite::OpenFlags;
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+            | OpenFlags::SQLITE_OPEN_URI,
+    )?;
+    conn.busy_timeout(Duration::ZERO)?;
+    conn.set_prepared_statement_cache_capacity(16);
+    Ok(conn)
 }
 
 impl Db {
@@ -126,11 +143,16 @@ impl Db {
         for _ in 1..size {
             idle.push(open(path)?);
         }
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let readers = (0..cores)
+            .map(|_| open_reader(path).map(Mutex::new))
+            .collect::<Result<Vec<_>>>()?;
         Ok(Db {
             inner: Arc::new(Pool {
                 path: path.to_path_buf(),
                 idle: Mutex::new(idle),
                 permits: Semaphore::new(size),
+                readers,
             }),
         })
     }
@@ -160,6 +182,28 @@ impl Db {
         .map_err(|e| Error::Internal(format!("database task failed: {e}")))?;
         self.give_back(conn);
         out
+    }
+
+    /// Runs a short indexed read right here on the executor thread when a
+    /// reader connection is free, else like [`Db::run`].
+    ///
+    /// Only for lookups by primary key on the request path (the guard):
+    /// measured, a hop to a blocking thread costs more than the lookup
+    /// itself. Readers never wait for locks; any error on this fast path
+    /// (a busy database included) retries on the pool, which does wait.
+    pub async fn read<T, F>(&self, f: F) -> Result<T>
+    where
+        F: Fn(&Connection) -> Result<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        for reader in &self.inner.readers {
+            if let Ok(conn) = reader.try_lock()
+                && let Ok(value) = f(&conn)
+            {
+                return Ok(value);
+            }
+        }
+        self.run(move |conn| f(conn)).await
     }
 
     /// Runs `f` on the calling thread; for the CLI and start-up, where there

@@ -72,7 +72,7 @@ async fn authenticate(req: &Request<'_>) -> Result<AuthUser, Error> {
     let session = token.session().map(str::to_owned);
     let (user, session_live) = app
         .db
-        .run(move |conn| {
+        .read(move |conn| {
             let Some(user) = users::by_id(conn, id)? else {
                 return Ok((None, false));
             };
