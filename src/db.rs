@@ -11,6 +11,7 @@ use rocket::tokio::task;
 use rusqlite::Connection;
 
 use crate::error::{Error, Result};
+use crate::writer::Writer;
 
 /// Each entry moves the schema from version `index` to `index + 1`.
 const MIGRATIONS: &[&str] = &[
@@ -117,6 +118,7 @@ struct Pool {
     permits: Semaphore,
     /// Read-only connections for [`Db::read`], one per core.
     readers: Vec<Mutex<Connection>>,
+    writer: Writer,
 }
 
 /// A read-only connection that never waits for a lock: it runs on the
@@ -153,6 +155,7 @@ impl Db {
                 idle: Mutex::new(idle),
                 permits: Semaphore::new(size),
                 readers,
+                writer: Writer::start(open(path)?),
             }),
         })
     }
@@ -182,6 +185,25 @@ impl Db {
         .map_err(|e| Error::Internal(format!("database task failed: {e}")))?;
         self.give_back(conn);
         out
+    }
+
+    /// Runs `f` in the writer's next group commit; see [`crate::writer`].
+    /// For the hot write paths; `f` must not start its own transaction.
+    pub async fn write<T, F>(&self, f: F) -> Result<T>
+    where
+        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.inner.writer.write(f).await
+    }
+
+    /// As [`Db::write`], without an executor (the CLI).
+    pub fn write_blocking<T, F>(&self, f: F) -> Result<T>
+    where
+        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.inner.writer.write_blocking(f)
     }
 
     /// Runs a short indexed read right here on the executor thread when a

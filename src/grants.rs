@@ -1,8 +1,10 @@
 //! Issuing, rotating and revoking token pairs: the rules of the refresh
-//! ledger in one place, each run inside one immediate transaction so that
-//! concurrent requests see each other's effects in order.
+//! ledger in one place. Each function runs inside the caller's write
+//! transaction (the group-commit writer), which serializes writers, so every
+//! request sees the effects of those before it; each writes only what it
+//! means to keep before returning a refusal.
 
-use rusqlite::{Connection, TransactionBehavior};
+use rusqlite::Connection;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -22,7 +24,7 @@ pub struct Pair {
 
 /// Starts a session for `user_id` and issues its first pair.
 pub fn issue(
-    conn: &mut Connection,
+    tx: &Connection,
     keys: &Keys,
     settings: &Settings,
     user_id: i64,
@@ -34,10 +36,9 @@ pub fn issue(
     let refresh = keys.claims(Kind::Refresh, &uid, Some(&session), now);
     let access = keys.access_for(&refresh, now);
     let expires = now + keys.refresh_lifetime();
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    sessions::start(&tx, &session, user_id, origin, now, expires)?;
+    sessions::start(tx, &session, user_id, origin, now, expires)?;
     sessions::record(
-        &tx,
+        tx,
         &Issued {
             jti: claim(&refresh, "jti"),
             user_id: &uid,
@@ -47,9 +48,8 @@ pub fn issue(
         },
     )?;
     if settings.update_last_login {
-        users::touch_last_login(&tx, user_id, now)?;
+        users::touch_last_login(tx, user_id, now)?;
     }
-    tx.commit()?;
     Ok(Pair {
         refresh: Some(keys.sign(&refresh)?),
         access: keys.sign(&access)?,
@@ -58,17 +58,16 @@ pub fn issue(
 
 /// The refresh endpoint: validates, consumes and rotates `token`.
 pub fn refresh(
-    conn: &mut Connection,
+    tx: &Connection,
     keys: &Keys,
     settings: &Settings,
     token: &Token,
     origin: &Origin,
     now: i64,
 ) -> Result<Pair> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let jti = token.jti().map(str::to_owned);
     let entry = match &jti {
-        Some(jti) => sessions::entry(&tx, jti)?,
+        Some(jti) => sessions::entry(tx, jti)?,
         None => None,
     };
     if let Some(entry) = entry.as_ref().filter(|e| e.is_spent()) {
@@ -86,21 +85,20 @@ pub fn refresh(
             });
         }
         if let Some(session) = &entry.session {
-            sessions::revoke(&tx, session)?;
+            sessions::revoke(tx, session)?;
         }
-        tx.commit()?;
         return Err(Error::Token(TokenProblem::Blacklisted));
     }
     token.require(Kind::Refresh).map_err(Error::Token)?;
     let jti = jti.unwrap_or_default();
-    let user_id = active_user(&tx, token, entry.is_some())?;
+    let user_id = active_user(tx, token, entry.is_some())?;
 
     let mut successor = token.claims.clone();
     let mut session = token.session().map(str::to_owned);
     let spend = settings.rotate_refresh_tokens && settings.blacklist_after_rotation;
     match &entry {
         Some(_) if spend => {
-            if !sessions::consume(&tx, &jti, now)? {
+            if !sessions::consume(tx, &jti, now)? {
                 return Err(Error::Token(TokenProblem::Blacklisted));
             }
         }
@@ -110,7 +108,6 @@ pub fn refresh(
             // own so its descendants form a family like any other.
             let sid = new_id();
             let expires = token.expires_at().unwrap_or(now);
-            sessions::start(&tx, &sid, user_id, origin, now, expires)?;
             let uid = user_id.to_string();
             let row = Issued {
                 jti: &jti,
@@ -120,13 +117,14 @@ pub fn refresh(
                 expires,
             };
             if spend {
-                if !sessions::record_foreign(&tx, &row, now, false)? {
+                if !sessions::record_foreign(tx, &row, now, false)? {
                     return Err(Error::Token(TokenProblem::Blacklisted));
                 }
             } else {
                 // Recorded only to anchor the family; still usable.
-                sessions::record(&tx, &row)?;
+                sessions::record(tx, &row)?;
             }
+            sessions::start(tx, &sid, user_id, origin, now, expires)?;
             successor.insert(
                 crate::tokens::SESSION_CLAIM.into(),
                 Value::String(sid.clone()),
@@ -141,7 +139,7 @@ pub fn refresh(
         let expires = now + keys.refresh_lifetime();
         let uid = user_id.to_string();
         sessions::record(
-            &tx,
+            tx,
             &Issued {
                 jti: claim(&refresh, "jti"),
                 user_id: &uid,
@@ -152,9 +150,9 @@ pub fn refresh(
         )?;
         let access_json = Value::Object(access.clone()).to_string();
         let refresh_json = Value::Object(refresh.clone()).to_string();
-        sessions::set_successor(&tx, &jti, &access_json, &refresh_json)?;
+        sessions::set_successor(tx, &jti, &access_json, &refresh_json)?;
         if let Some(sid) = &session {
-            sessions::touch(&tx, sid, now, expires)?;
+            sessions::touch(tx, sid, now, expires)?;
         }
         Pair {
             refresh: Some(keys.sign(&refresh)?),
@@ -162,37 +160,34 @@ pub fn refresh(
         }
     } else {
         if let Some(sid) = &session {
-            sessions::touch(&tx, sid, now, now)?;
+            sessions::touch(tx, sid, now, now)?;
         }
         Pair {
             refresh: None,
             access: keys.sign(&keys.access_for(&successor, now))?,
         }
     };
-    tx.commit()?;
     Ok(pair)
 }
 
 /// The blacklist endpoint: logs the token's session out.
-pub fn blacklist(conn: &mut Connection, token: &Token, now: i64) -> Result<()> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+pub fn blacklist(tx: &Connection, token: &Token, now: i64) -> Result<()> {
     let jti = token.jti().map(str::to_owned);
     let entry = match &jti {
-        Some(jti) => sessions::entry(&tx, jti)?,
+        Some(jti) => sessions::entry(tx, jti)?,
         None => None,
     };
     if let Some(entry) = entry.as_ref().filter(|e| e.is_spent()) {
         if let Some(session) = &entry.session {
-            sessions::revoke(&tx, session)?;
+            sessions::revoke(tx, session)?;
         }
-        tx.commit()?;
         return Err(Error::Token(TokenProblem::Blacklisted));
     }
     token.require(Kind::Refresh).map_err(Error::Token)?;
     let jti = jti.unwrap_or_default();
     match entry.and_then(|e| e.session) {
         Some(session) => {
-            sessions::revoke(&tx, &session)?;
+            sessions::revoke(tx, &session)?;
         }
         None => {
             let uid = token.user_id().unwrap_or_default();
@@ -203,11 +198,10 @@ pub fn blacklist(conn: &mut Connection, token: &Token, now: i64) -> Result<()> {
                 issued: token.issued_at().unwrap_or(now),
                 expires: token.expires_at().unwrap_or(now),
             };
-            sessions::revoke_token(&tx, &jti)?;
-            sessions::record_foreign(&tx, &row, now, true)?;
+            sessions::revoke_token(tx, &jti)?;
+            sessions::record_foreign(tx, &row, now, true)?;
         }
     }
-    tx.commit()?;
     Ok(())
 }
 

@@ -233,10 +233,11 @@ fn run(command: Command) -> Result<(), String> {
                 user_agent: "latch token (command line)".into(),
                 ip: String::new(),
             };
+            let (keys, settings, id) = (app.keys.clone(), app.settings.clone(), user.id);
             let pair = app
                 .db
-                .run_blocking(|conn| {
-                    grants::issue(conn, &app.keys, &app.settings, user.id, &origin, now())
+                .write_blocking(move |conn| {
+                    grants::issue(conn, &keys, &settings, id, &origin, now())
                 })
                 .map_err(text)?;
             println!(

@@ -75,7 +75,7 @@ pub async fn issue_pair(app: &App, user_id: i64, origin: Origin) -> Result<Pair>
     let keys = app.keys.clone();
     let settings = app.settings.clone();
     app.db
-        .run(move |conn| grants::issue(conn, &keys, &settings, user_id, &origin, now()))
+        .write(move |conn| grants::issue(conn, &keys, &settings, user_id, &origin, now()))
         .await
 }
 
@@ -109,7 +109,7 @@ pub async fn refresh_token(app: &App, raw: &str, origin: Origin) -> Result<Pair>
     let keys = app.keys.clone();
     let settings = app.settings.clone();
     app.db
-        .run(move |conn| grants::refresh(conn, &keys, &settings, &token, &origin, now))
+        .write(move |conn| grants::refresh(conn, &keys, &settings, &token, &origin, now))
         .await
 }
 
@@ -144,7 +144,7 @@ pub async fn revoke_refresh(app: &App, raw: &str) -> Result<()> {
     let now = now();
     let token = app.keys.decode(raw, now).map_err(Error::Token)?;
     app.db
-        .run(move |conn| grants::blacklist(conn, &token, now))
+        .write(move |conn| grants::blacklist(conn, &token, now))
         .await
 }
 
