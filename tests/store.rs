@@ -172,3 +172,48 @@ fn a_login_upgrades_an_old_hash() {
     assert!(stored.contains("m=64,t=1,p=1"), "{stored}");
     t.login("alice", PASSWORD);
 }
+
+#[test]
+fn group_commit_keeps_jobs_apart() {
+    use latch::error::Error;
+    let dir = tempfile::tempdir().unwrap();
+    let db = db::Db::open(&dir.path().join("w.db"), 1).unwrap();
+    db.write_blocking(|c| {
+        c.execute_batch("CREATE TABLE t (v TEXT)")?;
+        Ok(())
+    })
+    .unwrap();
+    let insert = |v: &'static str, fail: Option<Error>| {
+        let db = db.clone();
+        std::thread::spawn(move || {
+            db.write_blocking(move |c| {
+                c.execute("INSERT INTO t VALUES (?1)", [v])?;
+                match fail {
+                    Some(e) => Err(e),
+                    None => Ok(()),
+                }
+            })
+        })
+    };
+    let jobs = vec![
+        insert("kept", None),
+        insert("storage failure", Some(Error::Database("boom".into()))),
+        insert("refusal", Some(Error::NotFound)),
+        insert("also kept", None),
+    ];
+    let results: Vec<_> = jobs.into_iter().map(|j| j.join().unwrap()).collect();
+    assert!(results[0].is_ok() && results[3].is_ok());
+    assert!(matches!(results[1], Err(Error::Database(_))));
+    assert!(matches!(results[2], Err(Error::NotFound)));
+    let mut rows: Vec<String> = db
+        .run_blocking(|c| {
+            let mut stmt = c.prepare("SELECT v FROM t")?;
+            Ok(stmt
+                .query_map([], |r| r.get(0))?
+                .collect::<rusqlite::Result<Vec<String>>>()?)
+        })
+        .unwrap();
+    rows.sort();
+    // A storage failure undoes its own write; a refusal keeps what it wrote.
+    assert_eq!(rows, ["also kept", "kept", "refusal"]);
+}
