@@ -7,6 +7,7 @@ use rocket::http::ContentType;
 use rocket::request::Request;
 use serde_json::{Map, Value};
 
+use crate::config::Settings;
 use crate::error::{Error, FieldErrors, stash};
 
 /// Bodies larger than this get a 413. Credentials and tokens are small.
@@ -55,6 +56,35 @@ pub struct Field {
     /// DRF trims `CharField`s; passwords are used exactly as sent.
     pub trim: bool,
     pub max_chars: usize,
+}
+
+impl Field {
+    /// A username: trimmed as DRF's `CharField` does, capped by the setting.
+    pub fn username(settings: &Settings) -> Field {
+        Field {
+            name: "username",
+            trim: true,
+            max_chars: settings.max_username_length,
+        }
+    }
+
+    /// A password field: never trimmed, capped before it reaches the hash.
+    pub fn password(name: &'static str, settings: &Settings) -> Field {
+        Field {
+            name,
+            trim: false,
+            max_chars: settings.max_password_length,
+        }
+    }
+
+    /// A token field; longer than any token latch would accept anyway.
+    pub fn token(name: &'static str) -> Field {
+        Field {
+            name,
+            trim: true,
+            max_chars: 8 * 1024,
+        }
+    }
 }
 
 impl Payload {

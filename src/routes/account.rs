@@ -21,14 +21,6 @@ pub fn routes() -> Vec<Route> {
     routes![change_password, register]
 }
 
-fn password_field(app: &App, name: &'static str) -> Field {
-    Field {
-        name,
-        trim: false,
-        max_chars: app.settings.max_password_length,
-    }
-}
-
 /// Checks a new password against the policy, as a field error on `field`.
 pub fn enforce_policy(app: &App, username: &str, password: &str, field: &str) -> Result<()> {
     policy::check(&app.settings, username, password)
@@ -45,8 +37,8 @@ async fn change_password(
     origin: Origin,
 ) -> Result<Json<Pair>> {
     let fields = [
-        password_field(app, "old_password"),
-        password_field(app, "new_password"),
+        Field::password("old_password", &app.settings),
+        Field::password("new_password", &app.settings),
     ];
     let mut values = payload.strings(&fields)?.into_iter();
     let (old, new) = (

@@ -140,12 +140,7 @@ async fn update(
     let active = payload.boolean("is_active")?;
     let staff = payload.boolean("is_staff")?;
     let username = if payload.has("username") {
-        let field = Field {
-            name: "username",
-            trim: true,
-            max_chars: app.settings.max_username_length,
-        };
-        let [name] = fields1(&payload, field)?;
+        let [name] = fields1(&payload, Field::username(&app.settings))?;
         let name = users::normalize_username(&name);
         if let Some(problem) = users::username_problem(&name, app.settings.max_username_length) {
             return Err(Error::Fields(vec![("username".into(), vec![problem])]));
@@ -194,12 +189,7 @@ async fn set_password(
     payload: Payload,
 ) -> Result<Json<Value>> {
     let user = load(app, id).await?;
-    let field = Field {
-        name: "password",
-        trim: false,
-        max_chars: app.settings.max_password_length,
-    };
-    let [password] = fields1(&payload, field)?;
+    let [password] = fields1(&payload, Field::password("password", &app.settings))?;
     enforce_policy(app, &user.username, &password, "password")?;
     let hash = app.hasher.hash(password).await?;
     app.db

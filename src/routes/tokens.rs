@@ -26,25 +26,9 @@ pub fn routes() -> Vec<Route> {
 
 pub fn credential_fields(app: &App) -> [Field; 2] {
     [
-        Field {
-            name: "username",
-            trim: true,
-            max_chars: app.settings.max_username_length,
-        },
-        Field {
-            name: "password",
-            trim: false,
-            max_chars: app.settings.max_password_length,
-        },
+        Field::username(&app.settings),
+        Field::password("password", &app.settings),
     ]
-}
-
-fn token_field(name: &'static str) -> Field {
-    Field {
-        name,
-        trim: true,
-        max_chars: 8 * 1024,
-    }
 }
 
 #[post("/api/token", data = "<payload>")]
@@ -87,7 +71,7 @@ async fn refresh(
     addr: ClientAddr,
 ) -> Result<Json<Pair>> {
     throttle_requests(app, addr)?;
-    let [raw] = fields1(&payload, token_field("refresh"))?;
+    let [raw] = fields1(&payload, Field::token("refresh"))?;
     refresh_token(app, &raw, origin).await.map(Json)
 }
 
@@ -115,7 +99,7 @@ pub async fn refresh_token(app: &App, raw: &str, origin: Origin) -> Result<Pair>
 
 #[post("/api/token/verify", data = "<payload>")]
 async fn verify(app: &State<App>, payload: Payload) -> Result<Json<Value>> {
-    let [raw] = fields1(&payload, token_field("token"))?;
+    let [raw] = fields1(&payload, Field::token("token"))?;
     let token = app.keys.decode(&raw, now()).map_err(Error::Token)?;
     let checked = token.clone();
     if app
@@ -134,7 +118,7 @@ async fn verify(app: &State<App>, payload: Payload) -> Result<Json<Value>> {
 
 #[post("/api/token/blacklist", data = "<payload>")]
 async fn blacklist(app: &State<App>, payload: Payload) -> Result<Json<Value>> {
-    let [raw] = fields1(&payload, token_field("refresh"))?;
+    let [raw] = fields1(&payload, Field::token("refresh"))?;
     revoke_refresh(app, &raw).await?;
     Ok(Json(json!({})))
 }
