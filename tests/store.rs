@@ -217,3 +217,32 @@ fn group_commit_keeps_jobs_apart() {
     // A storage failure undoes its own write; a refusal keeps what it wrote.
     assert_eq!(rows, ["also kept", "kept", "refusal"]);
 }
+
+#[test]
+fn flushing_removes_only_expired_records() {
+    let t = app();
+    t.user("alice", PASSWORD, false);
+    let (_, refresh) = t.login("alice", PASSWORD);
+    let exp = claims(&refresh)["exp"].as_i64().unwrap();
+    let db = &t.state().db;
+    let count = || {
+        db.run_blocking(|c| {
+            Ok(c.query_row(
+                "SELECT (SELECT COUNT(*) FROM refresh_tokens) + (SELECT COUNT(*) FROM sessions)",
+                [],
+                |r| r.get::<_, i64>(0),
+            )?)
+        })
+        .unwrap()
+    };
+    assert_eq!(count(), 2);
+    let (tokens, sessions) = db
+        .run_blocking(|c| latch::sessions::flush_expired(c, exp - 1))
+        .unwrap();
+    assert_eq!((tokens, sessions), (0, 0), "nothing live is flushed");
+    let (tokens, sessions) = db
+        .run_blocking(|c| latch::sessions::flush_expired(c, exp))
+        .unwrap();
+    assert_eq!((tokens, sessions), (1, 1));
+    assert_eq!(count(), 0);
+}
