@@ -15,7 +15,7 @@ pub struct App {
     pub settings: Arc<Settings>,
     pub db: Db,
     pub keys: Arc<Keys>,
-    pub hasher: Arc<Hasher>,
+    pub hasher: Hasher,
     pub throttle: Throttle,
 }
 
@@ -33,7 +33,7 @@ impl App {
             }
         };
         let keys = Keys::new(&secret, &settings)?;
-        let hasher = Arc::new(Hasher::new(&settings)?);
+        let hasher = Hasher::new(&settings)?;
         let throttle = Throttle::new(settings.throttle_capacity);
         Ok(App {
             settings: Arc::new(settings),
@@ -72,12 +72,9 @@ fn stored_signing_key(conn: &mut rusqlite::Connection, min_len: usize) -> Result
     Ok(key)
 }
 
-/// Work that runs beside the server: the dummy hash is computed before the
-/// first unknown-user login needs it, and expired ledger rows are flushed
-/// every `cleanup_interval`.
+/// Work that runs beside the server: expired ledger rows are flushed every
+/// `cleanup_interval`.
 pub fn start_background(app: &App) {
-    let hasher = Arc::clone(&app.hasher);
-    rocket::tokio::task::spawn_blocking(move || hasher.warm_up());
     let db = app.db.clone();
     let every = app.settings.cleanup_interval.duration();
     let leeway = app.settings.leeway.as_i64();

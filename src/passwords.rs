@@ -1,18 +1,22 @@
-//! Password hashing with argon2id, bounded in time and memory.
+//! Password hashing with argon2id, bounded in time, memory and priority.
 //!
 //! Each hash fills `argon2_memory_kib` of memory. Unbounded, a login flood
-//! runs one hash per request at once and the process grows by gigabytes, so
-//! at most one hash per core runs at a time, on a blocking thread, and the
-//! memory blocks are kept and reused instead of freed and allocated again.
+//! runs one hash per request at once and the process grows by gigabytes. So
+//! hashes run on a fixed pool of one thread per core, each keeping its own
+//! memory blocks for the next hash instead of freeing and allocating them
+//! again. The pool threads run at the lowest scheduling priority: a login
+//! flood then uses the CPU that requests leave idle, and an authenticated
+//! request does not queue behind someone else's hash.
 
+use std::sync::mpsc;
 use std::sync::{Arc, Mutex, OnceLock};
+use std::thread;
 
 use argon2::{Algorithm, Argon2, Block, Params, PasswordHash, Version};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD_NO_PAD;
 use rand::RngCore;
-use rocket::tokio::sync::Semaphore;
-use rocket::tokio::task;
+use rocket::tokio::sync::oneshot;
 
 use crate::config::Settings;
 use crate::error::{Error, Result};
@@ -28,12 +32,19 @@ pub struct Verified {
     pub needs_rehash: bool,
 }
 
+type Job = Box<dyn FnOnce(&Core, &mut Vec<Block>) + Send>;
+
 pub struct Hasher {
+    core: Arc<Core>,
+    jobs: Mutex<mpsc::Sender<Job>>,
+}
+
+/// What the pool threads share: the parameters and the dummy hash.
+pub struct Core {
     params: Params,
-    permits: Semaphore,
-    buffers: Mutex<Vec<Vec<Block>>>,
     /// Checked when the account does not exist, so an unknown name costs
-    /// the same time as a wrong password.
+    /// the same time as a wrong password. Made on first need, so an idle
+    /// server holds no hash memory.
     dummy: OnceLock<String>,
 }
 
@@ -46,48 +57,102 @@ impl Hasher {
             Some(HASH_LEN),
         )
         .map_err(|e| Error::Internal(format!("argon2 parameters: {e}")))?;
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        Ok(Hasher {
+        let core = Arc::new(Core {
             params,
-            permits: Semaphore::new(cores),
-            buffers: Mutex::new(Vec::new()),
             dummy: OnceLock::new(),
+        });
+        let (jobs, queue) = mpsc::channel::<Job>();
+        let queue = Arc::new(Mutex::new(queue));
+        let cores = thread::available_parallelism().map_or(1, |n| n.get());
+        for n in 0..cores {
+            let (core, queue) = (Arc::clone(&core), Arc::clone(&queue));
+            thread::Builder::new()
+                .name(format!("latch-hash-{n}"))
+                .spawn(move || work(&core, &queue))
+                .map_err(|e| Error::Internal(format!("hash thread: {e}")))?;
+        }
+        Ok(Hasher {
+            core,
+            jobs: Mutex::new(jobs),
         })
     }
 
-    /// Hashes a new password into a PHC string.
-    pub async fn hash(self: &Arc<Self>, password: String) -> Result<String> {
-        let _permit = self.permit().await?;
-        let this = Arc::clone(self);
-        task::spawn_blocking(move || this.hash_blocking(&password))
+    /// Hashes a new password into a PHC string, on the pool.
+    pub async fn hash(&self, password: String) -> Result<String> {
+        self.on_pool(move |core, buffer| core.hash(&password, buffer))
             .await
-            .map_err(|e| Error::Internal(format!("hash task: {e}")))?
     }
 
     /// Checks `password` against `stored`, or against a dummy hash when there
-    /// is no stored hash, taking the same time either way.
-    pub async fn verify(
-        self: &Arc<Self>,
-        password: String,
-        stored: Option<String>,
-    ) -> Result<Verified> {
-        let _permit = self.permit().await?;
-        let this = Arc::clone(self);
-        task::spawn_blocking(move || this.verify_blocking(&password, stored.as_deref()))
+    /// is no stored hash, taking the same time either way; on the pool.
+    pub async fn verify(&self, password: String, stored: Option<String>) -> Result<Verified> {
+        self.on_pool(move |core, buffer| core.verify(&password, stored.as_deref(), buffer))
             .await
-            .map_err(|e| Error::Internal(format!("hash task: {e}")))?
     }
 
-    /// Computes the dummy hash ahead of the first unknown-user login.
-    pub fn warm_up(&self) {
-        self.dummy_hash();
-    }
-
+    /// Hashes on the calling thread; for the CLI and tests.
     pub fn hash_blocking(&self, password: &str) -> Result<String> {
+        self.core.hash(password, &mut Vec::new())
+    }
+
+    /// Verifies on the calling thread; for the CLI and tests.
+    pub fn verify_blocking(&self, password: &str, stored: Option<&str>) -> Result<Verified> {
+        self.core.verify(password, stored, &mut Vec::new())
+    }
+
+    async fn on_pool<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Core, &mut Vec<Block>) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let (answer, answered) = oneshot::channel();
+        let job: Job = Box::new(move |core, buffer| {
+            let _ = answer.send(f(core, buffer));
+        });
+        self.jobs
+            .lock()
+            .map_err(|_| Error::Internal("hash queue poisoned".into()))?
+            .send(job)
+            .map_err(|_| Error::Internal("hash pool stopped".into()))?;
+        answered
+            .await
+            .map_err(|_| Error::Internal("hash pool stopped".into()))?
+    }
+}
+
+/// A pool thread: lowest priority, one reused buffer, jobs until the
+/// `Hasher` is dropped.
+fn work(core: &Core, queue: &Mutex<mpsc::Receiver<Job>>) {
+    if let Err(e) =
+        thread_priority::set_current_thread_priority(thread_priority::ThreadPriority::Min)
+    {
+        rocket::warn!("hash thread keeps normal priority: {e:?}");
+    }
+    let mut buffer = Vec::new();
+    loop {
+        let job = match queue.lock() {
+            Ok(queue) => queue.recv(),
+            Err(_) => return,
+        };
+        match job {
+            Ok(job) => job(core, &mut buffer),
+            Err(_) => return,
+        }
+    }
+}
+
+impl Core {
+    fn hash(&self, password: &str, buffer: &mut Vec<Block>) -> Result<String> {
         let mut salt = [0u8; SALT_LEN];
         rand::thread_rng().fill_bytes(&mut salt);
         let mut out = [0u8; HASH_LEN];
-        self.compute(&self.params, Version::V0x13, password, &salt, &mut out)?;
+        self.compute(
+            &self.params,
+            Version::V0x13,
+            password,
+            &salt,
+            &mut out,
+            buffer,
+        )?;
         Ok(format!(
             "$argon2id$v=19$m={},t={},p={}${}${}",
             self.params.m_cost(),
@@ -98,18 +163,30 @@ impl Hasher {
         ))
     }
 
-    pub fn verify_blocking(&self, password: &str, stored: Option<&str>) -> Result<Verified> {
+    fn verify(
+        &self,
+        password: &str,
+        stored: Option<&str>,
+        buffer: &mut Vec<Block>,
+    ) -> Result<Verified> {
         let Some(stored) = stored else {
-            self.check(password, self.dummy_hash())?;
+            let dummy = match self.dummy.get() {
+                Some(d) => d,
+                None => {
+                    let made = self.hash("latch dummy password", buffer)?;
+                    self.dummy.get_or_init(|| made)
+                }
+            };
+            self.check(password, dummy, buffer)?;
             return Ok(Verified {
                 matches: false,
                 needs_rehash: false,
             });
         };
-        self.check(password, stored)
+        self.check(password, stored, buffer)
     }
 
-    fn check(&self, password: &str, stored: &str) -> Result<Verified> {
+    fn check(&self, password: &str, stored: &str, buffer: &mut Vec<Block>) -> Result<Verified> {
         let unreadable =
             || Error::Internal("stored password hash is not an argon2id PHC string".into());
         let phc = PasswordHash::new(stored).map_err(|_| unreadable())?;
@@ -132,7 +209,7 @@ impl Hasher {
         )
         .map_err(|_| unreadable())?;
         let mut out = vec![0u8; expected.len()];
-        self.compute(&params, version, password, salt.as_ref(), &mut out)?;
+        self.compute(&params, version, password, salt.as_ref(), &mut out, buffer)?;
         let matches = constant_time_eq(&out, expected.as_bytes());
         let needs_rehash = version != Version::V0x13
             || params.m_cost() != self.params.m_cost()
@@ -152,39 +229,19 @@ impl Hasher {
         password: &str,
         salt: &[u8],
         out: &mut [u8],
+        buffer: &mut Vec<Block>,
     ) -> Result<()> {
         let argon = Argon2::new(Algorithm::Argon2id, version, params.clone());
-        let blocks = params.block_count();
-        let mut buffer = self
-            .buffers
-            .lock()
-            .ok()
-            .and_then(|mut pool| pool.pop())
-            .unwrap_or_default();
-        buffer.resize(blocks, Block::new());
+        buffer.resize(params.block_count(), Block::new());
         let result =
             argon.hash_password_into_with_memory(password.as_bytes(), salt, out, &mut buffer[..]);
-        // Only buffers of the configured size are worth keeping.
-        if blocks == self.params.block_count()
-            && let Ok(mut pool) = self.buffers.lock()
-        {
-            pool.push(buffer);
+        // An old hash with more memory than configured must not pin it.
+        let configured = self.params.block_count();
+        if buffer.len() > configured {
+            buffer.truncate(configured);
+            buffer.shrink_to_fit();
         }
         result.map_err(|e| Error::Internal(format!("argon2: {e}")))
-    }
-
-    fn dummy_hash(&self) -> &str {
-        self.dummy.get_or_init(|| {
-            self.hash_blocking("latch dummy password")
-                .unwrap_or_default()
-        })
-    }
-
-    async fn permit(&self) -> Result<rocket::tokio::sync::SemaphorePermit<'_>> {
-        self.permits
-            .acquire()
-            .await
-            .map_err(|_| Error::Internal("hash pool closed".into()))
     }
 }
 
