@@ -147,14 +147,15 @@ fn path_has_other_methods(req: &Request<'_>) -> bool {
 
 fn pattern_matches(pattern: &str, segments: &[&str]) -> bool {
     let parts: Vec<&str> = pattern.split('/').filter(|s| !s.is_empty()).collect();
-    if parts.last().is_some_and(|p| p.ends_with("..>")) {
-        return segments.len() + 1 >= parts.len();
+    let segment_matches =
+        |(p, s): (&&str, &&str)| (p.starts_with('<') && p.ends_with('>')) || p == s;
+    match parts.split_last() {
+        // A trailing `<rest..>` takes any number of segments after the prefix.
+        Some((last, prefix)) if last.ends_with("..>") => {
+            segments.len() >= prefix.len() && prefix.iter().zip(segments).all(segment_matches)
+        }
+        _ => parts.len() == segments.len() && parts.iter().zip(segments).all(segment_matches),
     }
-    parts.len() == segments.len()
-        && parts
-            .iter()
-            .zip(segments)
-            .all(|(p, s)| (p.starts_with('<') && p.ends_with('>')) || p == s)
 }
 
 pub fn catchers() -> Vec<Catcher> {
