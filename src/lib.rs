@@ -22,6 +22,7 @@ pub mod payload;
 pub mod policy;
 pub mod routes;
 pub mod sessions;
+pub mod setup;
 pub mod throttle;
 pub mod tokens;
 pub mod users;
@@ -76,8 +77,10 @@ pub fn build(figment: Figment) -> Rocket<Build> {
                 if let Some(app) = rocket.state::<App>() {
                     app::start_background(app);
                 }
+                setup::announce(rocket).await;
             })
         }))
+        .manage(setup::Setup::default())
         .attach(http::TrailingSlash)
         .attach(http::SecurityHeaders)
         .mount("/", routes::all())

@@ -6,6 +6,8 @@ pub mod account;
 mod admin;
 mod health;
 mod me;
+mod page;
+mod session_cookie;
 mod sessions;
 pub mod tokens;
 
@@ -17,5 +19,8 @@ pub fn all() -> Vec<Route> {
     routes.extend(sessions::routes());
     routes.extend(account::routes());
     routes.extend(admin::routes());
+    routes.extend(page::routes());
+    routes.extend(session_cookie::routes());
+    routes.extend(crate::setup::routes());
     routes
 }

@@ -1,0 +1,487 @@
+// latch's login page.
+//
+// The refresh token lives in an HttpOnly cookie the server sets on
+// /api/session/...; this script never sees it. The access token lives only
+// in the `session` variable below: nothing is written to localStorage,
+// sessionStorage or a readable cookie. Tabs share the cookie, so refreshes
+// are serialized with a Web Lock (two tabs rotating the same refresh token
+// at once would trip reuse detection and end the session), and a tab that
+// refreshes tells the others over a BroadcastChannel so they skip theirs.
+'use strict';
+
+(() => {
+  const LOCK = 'latch-refresh';
+  const UNREACHABLE = "Can't reach the server. Check your connection and try again.";
+  const VIEWS = ['loading-view', 'setup-view', 'login-view', 'account-view'];
+  const channel = 'BroadcastChannel' in window ? new BroadcastChannel('latch') : null;
+
+  /** {access, claims, username, accessExpires, sessionExpires, skew} or null. */
+  let session = null;
+  let refreshTimer = 0;
+  let clockTimer = 0;
+  let setupToken = '';
+
+  const $ = (id) => document.getElementById(id);
+  const now = () => Date.now() / 1000;
+
+  class Unreachable extends Error {}
+
+  // ---- HTTP ---------------------------------------------------------------
+
+  /** One JSON call. The custom header is the cookie endpoints' CSRF proof. */
+  async function call(path, { method = 'POST', body, bearer } = {}) {
+    const headers = { 'X-Requested-With': 'latch', Accept: 'application/json' };
+    const init = { method, headers, credentials: 'same-origin', cache: 'no-store' };
+    if (body !== undefined) {
+      headers['Content-Type'] = 'application/json';
+      init.body = JSON.stringify(body);
+    }
+    if (bearer) headers.Authorization = 'Bearer ' + bearer;
+    let res;
+    try {
+      res = await fetch(path, init);
+    } catch (e) {
+      throw new Unreachable();
+    }
+    let data = null;
+    try {
+      data = await res.json();
+    } catch (e) {
+      data = null;
+    }
+    return { status: res.status, ok: res.ok, data, retryAfter: res.headers.get('Retry-After') };
+  }
+
+  /** A call with the access token; one refresh and retry on a 401. */
+  async function authed(path, options = {}) {
+    if (!session) throw new Error('not signed in');
+    let res = await call(path, { ...options, bearer: session.access });
+    if (res.status === 401 && (await refresh(true)) === 'ok') {
+      res = await call(path, { ...options, bearer: session.access });
+    }
+    if (res.status === 401) signedOut('Your session has ended. Sign in again.');
+    return res;
+  }
+
+  /** Words for a failed answer: the server's own detail where it has one. */
+  function describe(res) {
+    if (res instanceof Unreachable) return UNREACHABLE;
+    if (!res || typeof res.status !== 'number') return 'Something went wrong.';
+    const data = res.data || {};
+    if (res.status === 429) {
+      return data.detail || `Too many attempts. Try again in ${res.retryAfter || 'a few'} seconds.`;
+    }
+    if (typeof data.detail === 'string') return data.detail;
+    if (res.status === 404) return 'This server does not offer that yet.';
+    if (res.status >= 500) return 'The server had a problem. Try again later.';
+    const messages = Object.values(data).flat().filter((m) => typeof m === 'string');
+    return messages.join(' ') || `The request failed (${res.status}).`;
+  }
+
+  // ---- Session --------------------------------------------------------------
+
+  function decodeClaims(token) {
+    try {
+      const part = token.split('.')[1].replace(/-/g, '+').replace(/_/g, '/');
+      const bytes = Uint8Array.from(atob(part), (c) => c.charCodeAt(0));
+      return JSON.parse(new TextDecoder().decode(bytes));
+    } catch (e) {
+      return {};
+    }
+  }
+
+  /** Takes an answer of the cookie endpoints as the current session. */
+  function adopt(data) {
+    const claims = decodeClaims(data.access);
+    session = {
+      access: data.access,
+      claims,
+      username: data.username,
+      accessExpires: data.access_expires,
+      sessionExpires: data.session_expires,
+      // Server time minus ours, so a wrong local clock cannot skip a refresh.
+      skew: typeof claims.iat === 'number' ? claims.iat - now() : 0,
+    };
+    renderAccount();
+    schedule();
+  }
+
+  const serverNow = () => now() + (session ? session.skew : 0);
+
+  /** Seconds before expiry at which to refresh: 30, or a quarter of short lifetimes. */
+  function margin() {
+    const lifetime = session.accessExpires - (session.claims.iat || session.accessExpires - 300);
+    return Math.min(30, Math.max(1, lifetime / 4));
+  }
+
+  function withLock(fn) {
+    if (navigator.locks && navigator.locks.request) return navigator.locks.request(LOCK, fn);
+    return fn();
+  }
+
+  function broadcast(message) {
+    if (channel) channel.postMessage(message);
+  }
+
+  /**
+   * Rotates the cookie for a new access token, one tab at a time. Unless
+   * forced, skips when another tab already did it while this one waited.
+   * Resolves 'ok', 'fresh' or 'signed-out'; throws on 429, 5xx, no network.
+   */
+  function refresh(force) {
+    return withLock(async () => {
+      if (!force && session && session.accessExpires - serverNow() > margin() + 1) return 'fresh';
+      const res = await call('/api/session/refresh', { body: {} });
+      if (res.ok) {
+        adopt(res.data);
+        broadcast({ type: 'session', data: res.data });
+        return 'ok';
+      }
+      if (res.status === 401) return 'signed-out';
+      throw res;
+    });
+  }
+
+  function schedule() {
+    clearTimeout(refreshTimer);
+    if (!session) return;
+    const wait = Math.max(1, session.accessExpires - margin() - serverNow());
+    refreshTimer = setTimeout(tick, wait * 1000);
+  }
+
+  async function tick() {
+    try {
+      if ((await refresh(false)) === 'signed-out') {
+        signedOut('Your session has ended. Sign in again.');
+        return;
+      }
+      banner('');
+    } catch (e) {
+      banner(`Could not renew the session: ${describe(e)} Retrying…`);
+      clearTimeout(refreshTimer);
+      refreshTimer = setTimeout(tick, 10000);
+    }
+  }
+
+  function signedOut(message) {
+    session = null;
+    clearTimeout(refreshTimer);
+    $('access-token').value = '';
+    $('curl-example').textContent = '';
+    $('claims').textContent = '';
+    $('sessions-list').replaceChildren();
+    show('login-view');
+    error('login-error', '');
+    banner(message);
+  }
+
+  // ---- Rendering --------------------------------------------------------------
+
+  function show(view) {
+    for (const id of VIEWS) $(id).hidden = id !== view;
+    clearInterval(clockTimer);
+    if (view === 'account-view') clockTimer = setInterval(renderTimes, 30000);
+    const focus = { 'login-view': 'login-username', 'setup-view': 'setup-username', 'account-view': 'account-title' }[view];
+    if (focus) $(focus).focus();
+  }
+
+  function error(id, message) {
+    const el = $(id);
+    el.textContent = message || '';
+    el.hidden = !message;
+  }
+
+  function banner(message) {
+    error('banner', message);
+  }
+
+  /** A server timestamp, locally and relatively ("in 4 minutes"). */
+  function when(serverSeconds) {
+    const local = serverSeconds - (session ? session.skew : 0);
+    const minutes = Math.round((local - now()) / 60);
+    let relative;
+    if (minutes <= 0) relative = 'now';
+    else if (minutes < 120) relative = `in ${minutes} minute${minutes === 1 ? '' : 's'}`;
+    else relative = `in ${Math.round(minutes / 60)} hours`;
+    return `${new Date(local * 1000).toLocaleString()} (${relative})`;
+  }
+
+  function renderTimes() {
+    if (!session) return;
+    $('session-expires').textContent = when(session.sessionExpires);
+    $('access-expires').textContent = when(session.accessExpires);
+  }
+
+  function renderAccount() {
+    $('account-username').textContent = session.username;
+    renderTimes();
+    $('access-token').value = session.access;
+    $('claims').textContent = JSON.stringify(session.claims, null, 2);
+    $('curl-example').textContent =
+      `curl -H "Authorization: Bearer ${session.access}" ${location.origin}/api/me/`;
+  }
+
+  function fieldErrors(res, fields) {
+    const data = (res && res.data) || {};
+    let shown = false;
+    for (const [name, id] of Object.entries(fields)) {
+      const messages = Array.isArray(data[name]) ? data[name].join(' ') : '';
+      error(id, messages);
+      shown = shown || Boolean(messages);
+    }
+    return shown;
+  }
+
+  function busy(form, on) {
+    for (const b of form.querySelectorAll('button')) b.disabled = on;
+  }
+
+  // ---- Sign in, first run -------------------------------------------------------
+
+  async function onLogin(ev) {
+    ev.preventDefault();
+    const form = ev.currentTarget;
+    const username = $('login-username').value.trim();
+    const password = $('login-password').value;
+    if (!username || !password) return error('login-error', 'Enter your username and password.');
+    error('login-error', '');
+    busy(form, true);
+    try {
+      const res = await withLock(() => call('/api/session/login', { body: { username, password } }));
+      if (!res.ok) return error('login-error', describe(res));
+      $('login-password').value = '';
+      adopt(res.data);
+      broadcast({ type: 'session', data: res.data });
+      banner('');
+      show('account-view');
+      loadSessions();
+    } catch (e) {
+      error('login-error', describe(e));
+    } finally {
+      busy(form, false);
+    }
+  }
+
+  async function onSetup(ev) {
+    ev.preventDefault();
+    const form = ev.currentTarget;
+    const username = $('setup-username').value.trim();
+    const password = $('setup-password').value;
+    fieldErrors(null, { username: 'setup-username-error', password: 'setup-password-error' });
+    if (!setupToken) return error('setup-error', 'This link has no setup token. Use the link printed in the server console.');
+    if (!username || !password) return error('setup-error', 'Choose a username and a password.');
+    if (password !== $('setup-confirm').value) return error('setup-error', 'The two passwords differ.');
+    error('setup-error', '');
+    busy(form, true);
+    try {
+      const res = await call('/api/setup', { body: { token: setupToken, username, password } });
+      if (res.status === 400 && fieldErrors(res, { username: 'setup-username-error', password: 'setup-password-error' })) {
+        return error('setup-error', 'Please correct the fields below.');
+      }
+      if (!res.ok) return error('setup-error', describe(res));
+      setupToken = '';
+      history.replaceState(null, '', '/');
+      const login = await withLock(() => call('/api/session/login', { body: { username, password } }));
+      form.reset();
+      if (!login.ok) {
+        show('login-view');
+        return error('login-error', `Account created, but signing in failed: ${describe(login)}`);
+      }
+      adopt(login.data);
+      broadcast({ type: 'session', data: login.data });
+      banner(`Account ${login.data.username} created. You are signed in.`);
+      show('account-view');
+      loadSessions();
+    } catch (e) {
+      error('setup-error', describe(e));
+    } finally {
+      busy(form, false);
+    }
+  }
+
+  async function logOut() {
+    try {
+      await withLock(() => call('/api/session/logout', { body: {} }));
+    } catch (e) {
+      banner(`Not logged out: ${describe(e)}`);
+      return;
+    }
+    broadcast({ type: 'logout' });
+    banner('');
+    signedOut('You have logged out.');
+  }
+
+  // ---- Account views (sessions and password endpoints) ----------------------------
+
+  /** Log out everywhere: POST /api/sessions/revoke-all/, then drop our cookie. */
+  async function logOutEverywhere() {
+    try {
+      const res = await authed('/api/sessions/revoke-all/', { method: 'POST' });
+      if (!session) return;
+      if (!res.ok) return banner(describe(res));
+      await call('/api/session/logout', { body: {} });
+      broadcast({ type: 'logout' });
+      signedOut('You have been logged out on every device.');
+    } catch (e) {
+      banner(describe(e));
+    }
+  }
+
+  /**
+   * Change password: POST /api/me/password/. Every session ends with the
+   * change, this cookie's too. The answer's pair is for API clients: the
+   * page logs its refresh token out at once rather than keep it, and signs
+   * in again with the new password for a fresh cookie session.
+   */
+  async function changePassword(ev) {
+    ev.preventDefault();
+    const form = ev.currentTarget;
+    const oldPassword = $('old-password').value;
+    const newPassword = $('new-password').value;
+    const fields = { old_password: 'old-password-error', new_password: 'new-password-error' };
+    fieldErrors(null, fields);
+    error('password-done', '');
+    if (!oldPassword || !newPassword) return error('password-error', 'Fill in both passwords.');
+    error('password-error', '');
+    busy(form, true);
+    try {
+      const username = session.username;
+      const res = await authed('/api/me/password/', { body: { old_password: oldPassword, new_password: newPassword } });
+      if (!session) return;
+      if (res.status === 400 && fieldErrors(res, fields)) return;
+      if (!res.ok) return error('password-error', describe(res));
+      if (res.data && res.data.refresh) {
+        await call('/api/token/blacklist/', { body: { refresh: res.data.refresh } });
+      }
+      form.reset();
+      const login = await withLock(() => call('/api/session/login', { body: { username, password: newPassword } }));
+      if (!login.ok) return signedOut(`Password changed. Sign in again: ${describe(login)}`);
+      adopt(login.data);
+      broadcast({ type: 'session', data: login.data });
+      error('password-done', 'Password changed. Every other session has been logged out.');
+      loadSessions();
+    } catch (e) {
+      error('password-error', describe(e));
+    } finally {
+      busy(form, false);
+    }
+  }
+
+  /** The session list: GET /api/sessions/, each revocable with DELETE /api/sessions/<id>/. */
+  async function loadSessions() {
+    if (!session) return;
+    try {
+      const res = await authed('/api/sessions/', { method: 'GET' });
+      if (!session) return;
+      if (!res.ok || !Array.isArray(res.data)) return error('sessions-error', describe(res));
+      error('sessions-error', '');
+      $('sessions-list').replaceChildren(...res.data.map(sessionItem));
+    } catch (e) {
+      error('sessions-error', describe(e));
+    }
+  }
+
+  function sessionItem(s) {
+    const li = document.createElement('li');
+    const meta = document.createElement('div');
+    meta.className = 'meta';
+    const title = document.createElement('div');
+    title.textContent = (s.current ? 'This browser — ' : '') + (s.user_agent || 'Unknown client');
+    if (s.current) title.className = 'current';
+    const detail = document.createElement('div');
+    const used = s.last_used ? new Date(s.last_used).toLocaleString() : '?';
+    detail.textContent = `${s.ip || 'unknown address'} · last used ${used}`;
+    meta.append(title, detail);
+    const button = document.createElement('button');
+    button.type = 'button';
+    button.className = 'secondary';
+    button.textContent = s.current ? 'Log out' : 'Revoke';
+    button.setAttribute('aria-label', `Revoke session from ${s.user_agent || 'unknown client'}, last used ${used}`);
+    button.addEventListener('click', () => revokeSession(s));
+    li.append(meta, button);
+    return li;
+  }
+
+  async function revokeSession(s) {
+    if (s.current) return logOut();
+    try {
+      const res = await authed(`/api/sessions/${encodeURIComponent(s.id)}/`, { method: 'DELETE' });
+      if (!session) return;
+      if (!res.ok) return error('sessions-error', describe(res));
+      loadSessions();
+    } catch (e) {
+      error('sessions-error', describe(e));
+    }
+  }
+
+  async function copyToken() {
+    if (!session) return;
+    try {
+      await navigator.clipboard.writeText(session.access);
+      $('copy-status').textContent = 'Copied.';
+    } catch (e) {
+      // No clipboard API (e.g. plain http on another host): select it instead.
+      $('access-token').focus();
+      $('access-token').select();
+      $('copy-status').textContent = 'Selected: press Ctrl+C (⌘C) to copy.';
+    }
+    setTimeout(() => { $('copy-status').textContent = ''; }, 4000);
+  }
+
+  // ---- Start ----------------------------------------------------------------------
+
+  async function resume() {
+    try {
+      if ((await refresh(true)) === 'ok') {
+        show('account-view');
+        loadSessions();
+      } else {
+        show('login-view');
+      }
+    } catch (e) {
+      show('login-view');
+      error('login-error', describe(e));
+    }
+  }
+
+  function start() {
+    $('login-form').addEventListener('submit', onLogin);
+    $('setup-form').addEventListener('submit', onSetup);
+    $('password-form').addEventListener('submit', changePassword);
+    $('logout-button').addEventListener('click', logOut);
+    $('logout-everywhere-button').addEventListener('click', logOutEverywhere);
+    $('copy-button').addEventListener('click', copyToken);
+    $('sessions-reload').addEventListener('click', loadSessions);
+    if (channel) {
+      channel.onmessage = (ev) => {
+        const m = ev.data || {};
+        if (m.type === 'session' && m.data) {
+          adopt(m.data);
+          if (!$('login-view').hidden) show('account-view');
+        } else if (m.type === 'logout' && session) {
+          signedOut('You logged out in another tab.');
+        }
+      };
+    }
+    // Background tabs run timers late; catch up when shown again.
+    document.addEventListener('visibilitychange', () => {
+      if (document.visibilityState === 'visible' && session) tick();
+    });
+    window.addEventListener('pageshow', (ev) => {
+      if (ev.persisted) resume();
+    });
+
+    if (location.pathname.replace(/\/+$/, '') === '/setup') {
+      const query = new URLSearchParams(location.search).get('token');
+      setupToken = decodeURIComponent(location.hash.slice(1)) || query || '';
+      // Out of the address bar and history: the token is a secret.
+      history.replaceState(null, '', '/setup');
+      show('setup-view');
+      if (!setupToken) error('setup-error', 'This link has no setup token. Use the link printed in the server console.');
+      return;
+    }
+    resume();
+  }
+
+  start();
+})();

@@ -1,0 +1,652 @@
+//! Browser mode over HTTP: the cookie endpoints, their CSRF defences, the
+//! embedded page's headers, and first-run setup. Each test has its own
+//! database. The client is untracked: every test says which cookie it
+//! sends, so an old cookie can be replayed on purpose.
+
+use std::path::Path;
+
+use latch::app::App;
+use latch::setup::Setup;
+use rocket::figment::Figment;
+use rocket::http::{ContentType, Cookie, Header, Status};
+use rocket::local::asynchronous::{Client, LocalRequest, LocalResponse};
+use serde_json::{Value, json};
+use tempfile::TempDir;
+
+const KEY: &str = "test-signing-key-that-is-long-enough-for-hs256";
+const PASSWORD: &str = "correct horse battery staple";
+const HOST: &str = "latch.test";
+const COOKIE: &str = "latch_refresh";
+
+fn figment(dir: &Path) -> Figment {
+    latch::figment()
+        .merge(("log_level", "off"))
+        .merge(("latch.database", dir.join("latch.db")))
+        .merge(("latch.signing_key", KEY))
+        .merge(("latch.argon2_memory_kib", 64))
+        .merge(("latch.argon2_iterations", 1))
+}
+
+struct TestApp {
+    client: Client,
+    _dir: TempDir,
+}
+
+async fn app_with(tweak: impl FnOnce(Figment) -> Figment) -> TestApp {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let client = Client::untracked(latch::build(tweak(figment(dir.path()))))
+        .await
+        .expect("rocket ignites");
+    TestApp { client, _dir: dir }
+}
+
+async fn app() -> TestApp {
+    app_with(|f| f).await
+}
+
+impl TestApp {
+    fn state(&self) -> &App {
+        self.client.rocket().state::<App>().expect("app state")
+    }
+
+    fn setup_token(&self) -> Option<String> {
+        self.client
+            .rocket()
+            .state::<Setup>()
+            .expect("setup")
+            .token()
+    }
+
+    async fn user(&self, name: &str) {
+        let app = self.state();
+        let hash = app.hasher.hash(PASSWORD.to_string()).await.expect("hash");
+        let name = name.to_string();
+        app.db
+            .run(move |conn| latch::users::create(conn, &name, &hash, false, latch::db::now()))
+            .await
+            .expect("create")
+            .expect("new name");
+    }
+
+    /// A POST the page would send: JSON, our Host, the custom header.
+    fn page_post(&self, path: &str, body: Value) -> LocalRequest<'_> {
+        self.client
+            .post(path.to_string())
+            .header(ContentType::JSON)
+            .header(Header::new("Host", HOST))
+            .header(Header::new("X-Requested-With", "latch"))
+            .body(body.to_string())
+    }
+
+    /// Logs alice in through the cookie endpoint; returns the cookie value.
+    async fn login(&self) -> String {
+        let res = self
+            .page_post(
+                "/api/session/login",
+                json!({"username": "alice", "password": PASSWORD}),
+            )
+            .dispatch()
+            .await;
+        assert_eq!(res.status(), Status::Ok);
+        refresh_cookie(&res).expect("a refresh cookie")
+    }
+
+    async fn refresh(&self, cookie: &str) -> LocalResponse<'_> {
+        self.page_post("/api/session/refresh", json!({}))
+            .cookie(Cookie::new(COOKIE, cookie.to_string()))
+            .dispatch()
+            .await
+    }
+}
+
+fn set_cookies(res: &LocalResponse<'_>) -> Vec<String> {
+    res.headers()
+        .get("Set-Cookie")
+        .map(str::to_string)
+        .collect()
+}
+
+/// The refresh cookie's value, if the response set a live one.
+fn refresh_cookie(res: &LocalResponse<'_>) -> Option<String> {
+    set_cookies(res).iter().find_map(|c| {
+        let value = c.strip_prefix(&format!("{COOKIE}="))?.split(';').next()?;
+        (!value.is_empty()).then(|| value.to_string())
+    })
+}
+
+fn attributes(set_cookie: &str) -> Vec<String> {
+    set_cookie
+        .split(';')
+        .skip(1)
+        .map(|a| a.trim().to_ascii_lowercase())
+        .collect()
+}
+
+async fn body(res: LocalResponse<'_>) -> Value {
+    let text = res.into_string().await.unwrap_or_default();
+    serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON: {text:?}"))
+}
+
+#[rocket::async_test]
+async fn login_sets_a_locked_down_cookie_and_answers_only_the_access_token() {
+    let t = app().await;
+    t.user("alice").await;
+    let res = t
+        .page_post(
+            "/api/session/login",
+            json!({"username": "alice", "password": PASSWORD}),
+        )
+        .dispatch()
+        .await;
+    assert_eq!(res.status(), Status::Ok);
+    assert_eq!(res.headers().get_one("Cache-Control"), Some("no-store"));
+    let cookies = set_cookies(&res);
+    assert_eq!(cookies.len(), 1, "{cookies:?}");
+    let attrs = attributes(&cookies[0]);
+    for expected in ["httponly", "samesite=strict", "path=/api/session"] {
+        assert!(attrs.iter().any(|a| a == expected), "{expected}: {attrs:?}");
+    }
+    assert!(!attrs.iter().any(|a| a == "secure"), "{attrs:?}");
+    assert!(attrs.iter().any(|a| a == "max-age=86400"), "{attrs:?}");
+    let cookie = refresh_cookie(&res).unwrap();
+    let body = body(res).await;
+    assert!(body.get("refresh").is_none(), "{body}");
+    assert_eq!(body["username"], "alice");
+    let now = latch::db::now();
+    let access_expires = body["access_expires"].as_i64().unwrap();
+    assert!((now + 299..=now + 301).contains(&access_expires), "{body}");
+    let session_expires = body["session_expires"].as_i64().unwrap();
+    assert!((now + 86_399..=now + 86_401).contains(&session_expires));
+    assert!(
+        !body.to_string().contains(&cookie),
+        "no refresh token in the body"
+    );
+
+    // The access token works; the cookie is a refresh token.
+    let access = body["access"].as_str().unwrap();
+    let me = t
+        .client
+        .get("/api/me/")
+        .header(Header::new("Authorization", format!("Bearer {access}")))
+        .dispatch()
+        .await;
+    assert_eq!(me.status(), Status::Ok);
+    let claims = latch::tokens::decode_segment(cookie.split('.').nth(1).unwrap()).unwrap();
+    assert_eq!(claims["token_type"], "refresh");
+}
+
+#[rocket::async_test]
+async fn wrong_credentials_and_bad_fields_answer_like_the_token_api() {
+    let t = app().await;
+    t.user("alice").await;
+    let res = t
+        .page_post(
+            "/api/session/login",
+            json!({"username": "alice", "password": "wrong password"}),
+        )
+        .dispatch()
+        .await;
+    assert_eq!(res.status(), Status::Unauthorized);
+    assert!(set_cookies(&res).is_empty());
+    assert_eq!(
+        body(res).await,
+        json!({"detail": "No active account found with the given credentials"})
+    );
+    let res = t
+        .page_post("/api/session/login", json!({"username": "alice"}))
+        .dispatch()
+        .await;
+    assert_eq!(res.status(), Status::BadRequest);
+    assert_eq!(
+        body(res).await,
+        json!({"password": ["This field is required."]})
+    );
+}
+
+#[rocket::async_test]
+async fn throttled_logins_say_when_to_retry() {
+    let t = app_with(|f| f.merge(("latch.login_account_burst", 1))).await;
+    t.user("alice").await;
+    let wrong = json!({"username": "alice", "password": "wrong password"});
+    let res = t
+        .page_post("/api/session/login", wrong.clone())
+        .dispatch()
+        .await;
+    assert_eq!(res.status(), Status::Unauthorized);
+    let res = t.page_post("/api/session/login", wrong).dispatch().await;
+    assert_eq!(res.status(), Status::TooManyRequests);
+    let retry: u64 = res
+        .headers()
+        .get_one("Retry-After")
+        .and_then(|v| v.parse().ok())
+        .expect("Retry-After");
+    assert_eq!(
+        body(res).await,
+        json!({"detail": format!("Request was throttled. Expected available in {retry} seconds.")})
+    );
+}
+
+#[rocket::async_test]
+async fn the_cookie_is_secure_when_configured_or_forwarded_over_https() {
+    let t = app_with(|f| f.merge(("latch.cookie_secure", true))).await;
+    t.user("alice").await;
+    let res = t
+        .page_post(
+            "/api/session/login",
+            json!({"username": "alice", "password": PASSWORD}),
+        )
+        .dispatch()
+        .await;
+    assert_eq!(res.status(), Status::Ok);
+    let attrs = attributes(&set_cookies(&res)[0]);
+    assert!(attrs.iter().any(|a| a == "secure"), "{attrs:?}");
+
+    let t = app_with(|f| f.merge(("latch.trusted_proxies", ["127.0.0.1"]))).await;
+    t.user("alice").await;
+    let res = t
+        .page_post(
+            "/api/session/login",
+            json!({"username": "alice", "password": PASSWORD}),
+        )
+        .remote("127.0.0.1:40000".parse().unwrap())
+        .header(Header::new("X-Forwarded-Proto", "https"))
+        .dispatch()
+        .await;
+    assert_eq!(res.status(), Status::Ok);
+    let attrs = attributes(&set_cookies(&res)[0]);
+    assert!(attrs.iter().any(|a| a == "secure"), "{attrs:?}");
+}
+
+#[rocket::async_test]
+async fn cross_site_requests_are_refused() {
+    let t = app().await;
+    t.user("alice").await;
+    let cookie = t.login().await;
+    let csrf = json!({"detail": "CSRF check failed."});
+    let credentials = json!({"username": "alice", "password": PASSWORD});
+    for path in [
+        "/api/session/login",
+        "/api/session/refresh",
+        "/api/session/logout",
+    ] {
+        // A foreign Origin, even with the custom header.
+        for origin in [
+            "https://evil.example",
+            "null",
+            "http://latch.test.evil.example",
+        ] {
+            let res = t
+                .page_post(path, credentials.clone())
+                .header(Header::new("Origin", origin))
+                .cookie(Cookie::new(COOKIE, cookie.clone()))
+                .dispatch()
+                .await;
+            assert_eq!(res.status(), Status::Forbidden, "{path} from {origin}");
+            assert!(set_cookies(&res).is_empty());
+            assert_eq!(body(res).await, csrf);
+        }
+        // Neither Origin nor the custom header.
+        let res = t
+            .client
+            .post(path)
+            .header(ContentType::JSON)
+            .header(Header::new("Host", HOST))
+            .cookie(Cookie::new(COOKIE, cookie.clone()))
+            .body(credentials.to_string())
+            .dispatch()
+            .await;
+        assert_eq!(res.status(), Status::Forbidden, "{path} without proof");
+        assert_eq!(body(res).await, csrf);
+        // Fetch metadata saying cross-site.
+        let res = t
+            .page_post(path, credentials.clone())
+            .header(Header::new("Sec-Fetch-Site", "cross-site"))
+            .dispatch()
+            .await;
+        assert_eq!(res.status(), Status::Forbidden, "{path} cross-site");
+        // What an HTML form can send: never JSON.
+        for (kind, form) in [
+            (ContentType::Form, "username=alice&password=x"),
+            (ContentType::Plain, "{}"),
+        ] {
+            let res = t
+                .client
+                .post(path)
+                .header(kind.clone())
+                .header(Header::new("Host", HOST))
+                .header(Header::new("Origin", format!("http://{HOST}")))
+                .cookie(Cookie::new(COOKIE, cookie.clone()))
+                .body(form)
+                .dispatch()
+                .await;
+            assert_eq!(res.status(), Status::UnsupportedMediaType, "{path} {kind}");
+            assert_eq!(
+                body(res).await,
+                json!({"detail": format!("Unsupported media type \"{kind}\" in request.")})
+            );
+        }
+    }
+    // The cookie survived all of that.
+    assert_eq!(t.refresh(&cookie).await.status(), Status::Ok);
+}
+
+#[rocket::async_test]
+async fn a_same_origin_request_needs_no_custom_header() {
+    let t = app().await;
+    t.user("alice").await;
+    let res = t
+        .client
+        .post("/api/session/login")
+        .header(ContentType::JSON)
+        .header(Header::new("Host", HOST))
+        .header(Header::new("Origin", format!("http://{HOST}")))
+        .header(Header::new("Sec-Fetch-Site", "same-origin"))
+        .body(json!({"username": "alice", "password": PASSWORD}).to_string())
+        .dispatch()
+        .await;
+    assert_eq!(res.status(), Status::Ok);
+    assert!(refresh_cookie(&res).is_some());
+}
+
+#[rocket::async_test]
+async fn refresh_rotates_the_cookie_and_the_old_one_is_dead() {
+    let t = app().await;
+    t.user("alice").await;
+    let first = t.login().await;
+    let res = t.refresh(&first).await;
+    assert_eq!(res.status(), Status::Ok);
+    let second = refresh_cookie(&res).expect("a rotated cookie");
+    assert_ne!(first, second);
+    let attrs = attributes(&set_cookies(&res)[0]);
+    assert!(attrs.iter().any(|a| a == "path=/api/session"), "{attrs:?}");
+    let answer = body(res).await;
+    assert_eq!(answer["username"], "alice");
+    assert!(answer.get("refresh").is_none());
+
+    // The successor works, and rotates again.
+    let res = t.refresh(&second).await;
+    assert_eq!(res.status(), Status::Ok);
+    let third = refresh_cookie(&res).unwrap();
+
+    // Replaying a consumed cookie: blacklisted, the cookie cleared, and
+    // reuse detection ends the whole session.
+    let res = t.refresh(&first).await;
+    assert_eq!(res.status(), Status::Unauthorized);
+    assert!(res.headers().get_one("WWW-Authenticate").is_some());
+    let cleared = set_cookies(&res);
+    assert!(cleared.iter().any(|c| c.starts_with(&format!("{COOKIE}=;"))
+        && attributes(c).contains(&"max-age=0".to_string())
+        && attributes(c).contains(&"path=/api/session".to_string())));
+    assert_eq!(
+        body(res).await,
+        json!({"detail": "Token is blacklisted", "code": "token_not_valid"})
+    );
+    assert_eq!(t.refresh(&third).await.status(), Status::Unauthorized);
+}
+
+#[rocket::async_test]
+async fn refresh_without_a_usable_cookie_is_401() {
+    let t = app().await;
+    let res = t
+        .page_post("/api/session/refresh", json!({}))
+        .dispatch()
+        .await;
+    assert_eq!(res.status(), Status::Unauthorized);
+    assert!(res.headers().get_one("WWW-Authenticate").is_some());
+    assert_eq!(
+        body(res).await,
+        json!({"detail": "Authentication credentials were not provided."})
+    );
+    let res = t.refresh("not-a-token").await;
+    assert_eq!(res.status(), Status::Unauthorized);
+    assert_eq!(
+        body(res).await,
+        json!({"detail": "Token is invalid", "code": "token_not_valid"})
+    );
+}
+
+#[rocket::async_test]
+async fn logout_clears_the_cookie_and_ends_the_session() {
+    let t = app().await;
+    t.user("alice").await;
+    let cookie = t.login().await;
+    let res = t
+        .page_post("/api/session/logout", json!({}))
+        .cookie(Cookie::new(COOKIE, cookie.clone()))
+        .dispatch()
+        .await;
+    assert_eq!(res.status(), Status::Ok);
+    let cleared = set_cookies(&res);
+    assert_eq!(cleared.len(), 1, "{cleared:?}");
+    assert!(
+        cleared[0].starts_with(&format!("{COOKIE}=;")),
+        "{cleared:?}"
+    );
+    let attrs = attributes(&cleared[0]);
+    for expected in ["max-age=0", "path=/api/session", "httponly"] {
+        assert!(attrs.iter().any(|a| a == expected), "{expected}: {attrs:?}");
+    }
+    assert_eq!(body(res).await, json!({}));
+    let res = t.refresh(&cookie).await;
+    assert_eq!(res.status(), Status::Unauthorized);
+    assert_eq!(body(res).await["detail"], "Token is blacklisted");
+    // Logging out again, or with no cookie at all, is still fine.
+    for sent in [Some(cookie.as_str()), None] {
+        let mut req = t.page_post("/api/session/logout", json!({}));
+        if let Some(c) = sent {
+            req = req.cookie(Cookie::new(COOKIE, c.to_string()));
+        }
+        assert_eq!(req.dispatch().await.status(), Status::Ok);
+    }
+}
+
+#[rocket::async_test]
+async fn the_page_is_served_with_strict_headers_and_revalidates() {
+    let t = app().await;
+    for path in ["/", "/setup", "/setup/"] {
+        let res = t.client.get(path).dispatch().await;
+        assert_eq!(res.status(), Status::Ok, "{path}");
+        assert_eq!(res.content_type(), Some(ContentType::HTML));
+        let h = res.headers();
+        let csp = h.get_one("Content-Security-Policy").unwrap_or_default();
+        for directive in [
+            "default-src 'none'",
+            "script-src 'self'",
+            "style-src 'self'",
+            "frame-ancestors 'none'",
+            "base-uri 'none'",
+        ] {
+            assert!(csp.contains(directive), "{directive} in {csp}");
+        }
+        assert!(!csp.contains("unsafe"), "{csp}");
+        assert_eq!(h.get_one("X-Content-Type-Options"), Some("nosniff"));
+        assert_eq!(h.get_one("X-Frame-Options"), Some("DENY"));
+        assert_eq!(h.get_one("Referrer-Policy"), Some("no-referrer"));
+        assert_eq!(h.get_one("Cache-Control"), Some("no-cache"));
+        let html = res.into_string().await.unwrap();
+        // Nothing inline, nothing from elsewhere.
+        assert!(
+            !html.contains("<script>") && !html.contains(" style="),
+            "inline code"
+        );
+        assert!(
+            !html.contains("https://") && !html.contains("http://"),
+            "external"
+        );
+        assert!(html.contains("src=\"/static/app.js\""));
+    }
+    for (path, kind) in [
+        ("/static/app.js", ContentType::JavaScript),
+        ("/static/app.css", ContentType::CSS),
+        ("/static/index.html", ContentType::HTML),
+    ] {
+        let res = t.client.get(path).dispatch().await;
+        assert_eq!(res.status(), Status::Ok, "{path}");
+        assert_eq!(res.content_type(), Some(kind), "{path}");
+        assert_eq!(
+            res.headers().get_one("X-Content-Type-Options"),
+            Some("nosniff")
+        );
+        let etag = res.headers().get_one("ETag").expect("etag").to_string();
+        assert!(etag.starts_with('"') && etag.len() == 66, "strong: {etag}");
+        let text = res.into_string().await.unwrap();
+        assert!(
+            !text.contains("http://") && !text.contains("https://"),
+            "{path}"
+        );
+
+        for sent in [etag.clone(), format!("W/{etag}"), format!("\"x\", {etag}")] {
+            let res = t
+                .client
+                .get(path)
+                .header(Header::new("If-None-Match", sent.clone()))
+                .dispatch()
+                .await;
+            assert_eq!(res.status(), Status::NotModified, "{path} {sent}");
+            assert_eq!(res.headers().get_one("ETag"), Some(etag.as_str()));
+            assert!(res.into_bytes().await.unwrap_or_default().is_empty());
+        }
+        let res = t
+            .client
+            .get(path)
+            .header(Header::new("If-None-Match", "\"stale\""))
+            .dispatch()
+            .await;
+        assert_eq!(res.status(), Status::Ok);
+    }
+    // Other methods get the contract's JSON 405.
+    for (res, method) in [
+        (t.client.post("/").dispatch().await, "POST"),
+        (t.client.delete("/static/app.js").dispatch().await, "DELETE"),
+        (t.client.get("/api/session/login").dispatch().await, "GET"),
+    ] {
+        assert_eq!(res.status(), Status::MethodNotAllowed);
+        assert_eq!(
+            body(res).await,
+            json!({"detail": format!("Method \"{method}\" not allowed.")})
+        );
+    }
+    for missing in ["/static/nope.js", "/static/../Cargo.toml", "/static/"] {
+        let res = t.client.get(missing).dispatch().await;
+        assert_eq!(res.status(), Status::NotFound, "{missing}");
+        assert_eq!(res.content_type(), Some(ContentType::JSON));
+    }
+}
+
+async fn setup(t: &TestApp, fields: Value) -> (Status, Value) {
+    let res = t
+        .client
+        .post("/api/setup")
+        .header(ContentType::JSON)
+        .body(fields.to_string())
+        .dispatch()
+        .await;
+    let status = res.status();
+    (status, body(res).await)
+}
+
+#[rocket::async_test]
+async fn first_run_setup_token_works_once() {
+    let t = app().await;
+    let token = t.setup_token().expect("an empty instance arms a token");
+    assert_eq!(token.len(), 64);
+    let refused = json!({"detail": "The setup link is invalid or has already been used."});
+    let fields = |token: &str| json!({"token": token, "username": "root", "password": PASSWORD});
+    let mut wrong = token.clone();
+    wrong.replace_range(..1, if token.starts_with('0') { "1" } else { "0" });
+    for bad in [
+        fields(&wrong),
+        fields(""),
+        json!({"username": "root", "password": PASSWORD}),
+    ] {
+        assert_eq!(setup(&t, bad).await, (Status::Forbidden, refused.clone()));
+    }
+    // A rejected form leaves the token alive.
+    let (status, body) = setup(
+        &t,
+        json!({"token": token, "username": "root", "password": "password"}),
+    )
+    .await;
+    assert_eq!(status, Status::BadRequest);
+    assert!(body["password"].is_array(), "{body}");
+    let (status, body) = setup(
+        &t,
+        json!({"token": token, "username": "bad name!", "password": PASSWORD}),
+    )
+    .await;
+    assert_eq!(status, Status::BadRequest);
+    assert!(body["username"].is_array(), "{body}");
+
+    let (status, body) = setup(&t, fields(&token)).await;
+    assert_eq!(status, Status::Created, "{body}");
+    assert_eq!(body["username"], "root");
+    assert_eq!(body["is_staff"], true);
+    assert_eq!(t.setup_token(), None);
+    // Used once: gone.
+    assert_eq!(
+        setup(&t, fields(&token)).await,
+        (Status::Forbidden, refused)
+    );
+    // The account signs in.
+    let res = t
+        .page_post(
+            "/api/session/login",
+            json!({"username": "root", "password": PASSWORD}),
+        )
+        .dispatch()
+        .await;
+    assert_eq!(res.status(), Status::Ok);
+}
+
+#[rocket::async_test]
+async fn setup_is_refused_once_any_user_exists() {
+    // A user created (say, from the CLI) while the token is pending.
+    let t = app().await;
+    let token = t.setup_token().unwrap();
+    t.user("alice").await;
+    let (status, body) = setup(
+        &t,
+        json!({"token": token, "username": "root", "password": PASSWORD}),
+    )
+    .await;
+    assert_eq!(status, Status::Forbidden);
+    assert_eq!(
+        body,
+        json!({"detail": "This instance already has an account. Sign in instead."})
+    );
+    assert_eq!(t.setup_token(), None);
+}
+
+async fn claim(client: &Client, token: &str) -> Status {
+    client
+        .post("/api/setup")
+        .header(ContentType::JSON)
+        .body(json!({"token": token, "username": "root", "password": PASSWORD}).to_string())
+        .dispatch()
+        .await
+        .status()
+}
+
+#[rocket::async_test]
+async fn the_token_dies_with_the_process() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = Client::untracked(latch::build(figment(dir.path())))
+        .await
+        .unwrap();
+    let old = first.rocket().state::<Setup>().unwrap().token().unwrap();
+    drop(first);
+    // Restarted on the same, still empty, database: a new token.
+    let second = Client::untracked(latch::build(figment(dir.path())))
+        .await
+        .unwrap();
+    let new = second.rocket().state::<Setup>().unwrap().token().unwrap();
+    assert_ne!(old, new);
+    assert_eq!(claim(&second, &old).await, Status::Forbidden);
+    // Once claimed, a restart arms nothing.
+    assert_eq!(claim(&second, &new).await, Status::Created);
+    drop(second);
+    let third = Client::untracked(latch::build(figment(dir.path())))
+        .await
+        .unwrap();
+    assert_eq!(third.rocket().state::<Setup>().unwrap().token(), None);
+}
