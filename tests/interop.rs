@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 /// A Python with Django, DRF and Simple JWT: `.ci/run`'s venv, or one this
 /// test creates under `target/`.
 fn python() -> PathBuf {
-    if let Ok(p) = std::env::var("LATCH_TEST_PYTHON")
+    if let Ok(p) = std::env::var("INTEROP_PYTHON")
         && has_simplejwt(&PathBuf::from(&p))
     {
         return PathBuf::from(p);
