@@ -10,7 +10,7 @@ use rocket::request::{FromRequest, Outcome, Request};
 use crate::app::App;
 use crate::db::now;
 use crate::error::{Error, TokenProblem, stash};
-use crate::sessions::{self, Origin};
+use crate::sessions::Origin;
 use crate::tokens::{Kind, Token};
 use crate::users::{self, User};
 
@@ -72,18 +72,9 @@ async fn authenticate(req: &Request<'_>) -> Result<AuthUser, Error> {
     let session = token.session().map(str::to_owned);
     let (user, session_live) = app
         .db
-        .read(move |conn| {
-            let Some(user) = users::by_id(conn, id)? else {
-                return Ok((None, false));
-            };
-            let live = match &session {
-                Some(sid) => sessions::is_live(conn, sid, id)?,
-                None => false,
-            };
-            Ok((Some(user), live))
-        })
-        .await?;
-    let user = user.ok_or(Error::UserNotFound)?;
+        .read(move |conn| users::with_session(conn, id, session.as_deref()))
+        .await?
+        .ok_or(Error::UserNotFound)?;
     if !user.is_active {
         return Err(Error::UserInactive);
     }

@@ -227,15 +227,6 @@ pub fn list(
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
 }
 
-/// Whether `session` exists, belongs to `user_id` and is not revoked.
-pub fn is_live(conn: &Connection, session: &str, user_id: i64) -> Result<bool> {
-    Ok(conn
-        .prepare_cached("SELECT revoked FROM sessions WHERE id = ?1 AND user_id = ?2")?
-        .query_row(params![session, user_id], |r| r.get::<_, bool>(0))
-        .optional()?
-        .is_some_and(|revoked| !revoked))
-}
-
 /// The owner of a session, if it exists.
 pub fn owner(conn: &Connection, session: &str) -> Result<Option<i64>> {
     Ok(conn

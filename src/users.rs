@@ -129,6 +129,26 @@ pub fn by_id(conn: &Connection, id: i64) -> Result<Option<User>> {
     Ok(stmt.query_row([id], User::from_row).optional()?)
 }
 
+/// The user and whether `session` is live for them, in one statement: the
+/// guard runs this on every authenticated request, and each statement costs
+/// a lock round trip.
+pub fn with_session(
+    conn: &Connection,
+    id: i64,
+    session: Option<&str>,
+) -> Result<Option<(User, bool)>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS},
+                EXISTS (SELECT 1 FROM sessions s WHERE s.id = ?2 AND s.user_id = users.id AND s.revoked = 0)
+         FROM users WHERE id = ?1"
+    ))?;
+    Ok(stmt
+        .query_row(params![id, session], |row| {
+            Ok((User::from_row(row)?, row.get::<_, bool>(8)?))
+        })
+        .optional()?)
+}
+
 pub fn by_name(conn: &Connection, username: &str) -> Result<Option<User>> {
     let mut stmt =
         conn.prepare_cached(&format!("SELECT {COLUMNS} FROM users WHERE username = ?1"))?;
