@@ -122,11 +122,7 @@ impl Hasher {
 /// A pool thread: lowest priority, one reused buffer, jobs until the
 /// `Hasher` is dropped.
 fn work(core: &Core, queue: &Mutex<mpsc::Receiver<Job>>) {
-    if let Err(e) =
-        thread_priority::set_current_thread_priority(thread_priority::ThreadPriority::Min)
-    {
-        rocket::warn!("hash thread keeps normal priority: {e:?}");
-    }
+    lower_priority();
     let mut buffer = Vec::new();
     loop {
         let job = match queue.lock() {
@@ -137,6 +133,22 @@ fn work(core: &Core, queue: &Mutex<mpsc::Receiver<Job>>) {
             Ok(job) => job(core, &mut buffer),
             Err(_) => return,
         }
+    }
+}
+
+/// SCHED_IDLE where the OS has it: a request thread that wakes up preempts
+/// a hash at once, instead of after a time slice as with a mere nice value.
+/// Lowering one's own priority needs no privilege.
+fn lower_priority() {
+    use thread_priority::{
+        NormalThreadSchedulePolicy, ThreadPriority, ThreadSchedulePolicy,
+        set_current_thread_priority, set_thread_priority_and_policy, thread_native_id,
+    };
+    let idle = ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Idle);
+    let lowered = set_thread_priority_and_policy(thread_native_id(), ThreadPriority::Min, idle)
+        .or_else(|_| set_current_thread_priority(ThreadPriority::Min));
+    if let Err(e) = lowered {
+        rocket::warn!("hash thread keeps normal priority: {e:?}");
     }
 }
 
