@@ -81,6 +81,9 @@ pub fn build(figment: Figment) -> Rocket<Build> {
             })
         }))
         .manage(setup::Setup::default())
+        // Rocket's default Shield would set the same headers a second time;
+        // `SecurityHeaders` sets them once, with latch's values.
+        .attach(rocket::shield::Shield::new())
         .attach(http::TrailingSlash)
         .attach(http::SecurityHeaders)
         .mount("/", routes::all())

@@ -24,6 +24,9 @@ use crate::error::{Error, Result};
 const SALT_LEN: usize = 16;
 const HASH_LEN: usize = 32;
 
+/// A pool thread with no work for this long frees its hash memory.
+const IDLE_RELEASE: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// The outcome of checking a password against a stored hash.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Verified {
@@ -119,35 +122,31 @@ impl Hasher {
     }
 }
 
-/// A pool thread: lowest priority, one reused buffer, jobs until the
-/// `Hasher` is dropped.
+/// A pool thread: lowest priority, one buffer reused while logins keep
+/// coming, jobs until the `Hasher` is dropped.
 fn work(core: &Core, queue: &Mutex<mpsc::Receiver<Job>>) {
     lower_priority();
     let mut buffer = Vec::new();
     loop {
         let job = match queue.lock() {
-            Ok(queue) => queue.recv(),
+            Ok(queue) => queue.recv_timeout(IDLE_RELEASE),
             Err(_) => return,
         };
         match job {
             Ok(job) => job(core, &mut buffer),
-            Err(_) => return,
+            // Quiet for a while: give the hash memory back.
+            Err(mpsc::RecvTimeoutError::Timeout) => buffer = Vec::new(),
+            Err(mpsc::RecvTimeoutError::Disconnected) => return,
         }
     }
 }
 
-/// SCHED_IDLE where the OS has it: a request thread that wakes up preempts
-/// a hash at once, instead of after a time slice as with a mere nice value.
-/// Lowering one's own priority needs no privilege.
+/// nice 19. (SCHED_IDLE was measured too: on a kernel that preempts only at
+/// the tick it did no better for request latency, and it starved logins
+/// harder under API load.) Lowering one's own priority needs no privilege.
 fn lower_priority() {
-    use thread_priority::{
-        NormalThreadSchedulePolicy, ThreadPriority, ThreadSchedulePolicy,
-        set_current_thread_priority, set_thread_priority_and_policy, thread_native_id,
-    };
-    let idle = ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Idle);
-    let lowered = set_thread_priority_and_policy(thread_native_id(), ThreadPriority::Min, idle)
-        .or_else(|_| set_current_thread_priority(ThreadPriority::Min));
-    if let Err(e) = lowered {
+    use thread_priority::{ThreadPriority, set_current_thread_priority};
+    if let Err(e) = set_current_thread_priority(ThreadPriority::Min) {
         rocket::warn!("hash thread keeps normal priority: {e:?}");
     }
 }

@@ -94,10 +94,12 @@ impl Entry {
 
 pub fn entry(conn: &Connection, jti: &str) -> Result<Option<Entry>> {
     let mut stmt = conn.prepare_cached(
+        // A scalar subquery rather than a join: with a join SQLite
+        // re-prepares this cached statement on every new `?1` (measured).
         "SELECT r.session_id, r.consumed_at,
-                r.revoked OR COALESCE(s.revoked, 0),
+                r.revoked OR COALESCE((SELECT s.revoked FROM sessions s WHERE s.id = r.session_id), 0),
                 r.successor_access, r.successor_refresh
-         FROM refresh_tokens r LEFT JOIN sessions s ON s.id = r.session_id
+         FROM refresh_tokens r
          WHERE r.jti = ?1",
     )?;
     Ok(stmt
