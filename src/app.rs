@@ -60,9 +60,7 @@ fn stored_signing_key(conn: &mut rusqlite::Connection, min_len: usize) -> Result
     if let Some(key) = existing.filter(|k| k.len() >= min_len) {
         return Ok(key);
     }
-    let mut bytes = vec![0u8; min_len.max(32)];
-    rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut bytes);
-    let key: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let key = crate::tokens::random_hex(min_len.max(32));
     tx.execute(
         "INSERT INTO meta (key, value) VALUES ('signing_key', ?1)
          ON CONFLICT(key) DO UPDATE SET value = excluded.value",

@@ -10,7 +10,6 @@
 use std::net::IpAddr;
 use std::sync::Mutex;
 
-use rand::RngCore;
 use rocket::http::Status;
 use rocket::response::status::Custom;
 use rocket::serde::json::Json;
@@ -43,9 +42,7 @@ impl Setup {
 
     /// Creates a fresh token, replacing any earlier one.
     fn arm(&self) -> Option<String> {
-        let mut bytes = [0u8; TOKEN_BYTES];
-        rand::thread_rng().fill_bytes(&mut bytes);
-        let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        let token = crate::tokens::random_hex(TOKEN_BYTES);
         *self.token.lock().ok()? = Some(token.clone());
         Some(token)
     }

@@ -320,5 +320,18 @@ pub fn new_id() -> String {
     rand::thread_rng().fill_bytes(&mut bytes);
     bytes[6] = (bytes[6] & 0x0f) | 0x40;
     bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    hex(&bytes)
+}
+
+/// `count` random bytes as lowercase hex: a secret that is also a plain
+/// string (the generated signing key, the setup token).
+pub fn random_hex(count: usize) -> String {
+    let mut bytes = vec![0u8; count];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    hex(&bytes)
+}
+
+/// Lowercase hex of `bytes`.
+pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

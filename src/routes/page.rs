@@ -64,12 +64,7 @@ impl Asset {
         let file = Assets::get(name).ok_or(Error::NotFound)?;
         let extension = name.rsplit_once('.').map_or("", |(_, ext)| ext);
         let content_type = ContentType::from_extension(extension).unwrap_or(ContentType::Binary);
-        let hash: String = file
-            .metadata
-            .sha256_hash()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        let hash = crate::tokens::hex(&file.metadata.sha256_hash());
         Ok(Asset {
             body: file.data,
             content_type,
