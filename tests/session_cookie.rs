@@ -3,8 +3,9 @@
 //! database. The client is untracked: every test says which cookie it
 //! sends, so an old cookie can be replayed on purpose.
 
-use std::path::Path;
+mod common;
 
+use common::{PASSWORD, figment};
 use latch::app::App;
 use latch::setup::Setup;
 use rocket::figment::Figment;
@@ -13,19 +14,8 @@ use rocket::local::asynchronous::{Client, LocalRequest, LocalResponse};
 use serde_json::{Value, json};
 use tempfile::TempDir;
 
-const KEY: &str = "test-signing-key-that-is-long-enough-for-hs256";
-const PASSWORD: &str = "correct horse battery staple";
 const HOST: &str = "latch.test";
 const COOKIE: &str = "latch_refresh";
-
-fn figment(dir: &Path) -> Figment {
-    latch::figment()
-        .merge(("log_level", "off"))
-        .merge(("latch.database", dir.join("latch.db")))
-        .merge(("latch.signing_key", KEY))
-        .merge(("latch.argon2_memory_kib", 64))
-        .merge(("latch.argon2_iterations", 1))
-}
 
 struct TestApp {
     client: Client,
