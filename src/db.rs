@@ -160,10 +160,6 @@ impl Db {
         })
     }
 
-    pub fn path(&self) -> &Path {
-        &self.inner.path
-    }
-
     /// Runs `f` with a pooled connection on a blocking thread.
     pub async fn run<T, F>(&self, f: F) -> Result<T>
     where

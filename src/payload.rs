@@ -10,8 +10,10 @@ use serde_json::{Map, Value};
 use crate::config::Settings;
 use crate::error::{Error, FieldErrors, stash};
 
-/// Bodies larger than this get a 413. Credentials and tokens are small.
-pub const BODY_LIMIT_KIB: u64 = 16;
+/// JSON bodies larger than this get a 413 unless `limits.json` says
+/// otherwise (latch's figment sets it to this). Credentials and tokens are
+/// small.
+const DEFAULT_JSON_LIMIT_KIB: u64 = 16;
 
 /// A parsed body: a JSON object, or the form's fields as strings.
 #[derive(Debug, Default)]
@@ -165,9 +167,13 @@ fn python_type(value: &Value) -> &'static str {
     }
 }
 
-async fn read_json(data: Data<'_>) -> Result<Map<String, Value>, Error> {
+async fn read_json(req: &Request<'_>, data: Data<'_>) -> Result<Map<String, Value>, Error> {
+    let limit = req
+        .limits()
+        .get("json")
+        .unwrap_or(DEFAULT_JSON_LIMIT_KIB.kibibytes());
     let body = data
-        .open(BODY_LIMIT_KIB.kibibytes())
+        .open(limit)
         .into_bytes()
         .await
         .map_err(|e| Error::BadRequest(format!("Could not read the request body: {e}")))?;
@@ -201,7 +207,7 @@ async fn parse<'r>(req: &'r Request<'_>, mut data: Data<'r>) -> Result<Payload, 
         return Err(Error::UnsupportedMediaType(String::new()));
     };
     if content_type.is_json() {
-        return read_json(data).await.map(Payload);
+        return read_json(req, data).await.map(Payload);
     }
     if content_type.is_form() || content_type.is_form_data() {
         return match Form::<FormFields>::from_data(req, data).await {

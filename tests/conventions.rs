@@ -435,3 +435,19 @@ fn a_database_failure_is_a_json_500_without_details() {
     assert_eq!(res.content_type(), Some(ContentType::JSON));
     assert_eq!(body(res), json!({"detail": "A server error occurred."}));
 }
+
+#[test]
+fn the_json_body_limit_follows_rockets_limits_setting() {
+    let body = json!({"username": "a", "password": "x".repeat(20 * 1024)});
+    let default = app();
+    assert_eq!(
+        default.post_json("/api/token/", body.clone()).status(),
+        Status::PayloadTooLarge
+    );
+    let raised = app_with(|f| f.merge(("limits.json", "64KiB")));
+    // Past the limit, the overlong password is a field error instead.
+    assert_eq!(
+        raised.post_json("/api/token/", body).status(),
+        Status::BadRequest
+    );
+}
