@@ -184,7 +184,35 @@ struct Driver {
     port: u16,
 }
 
+/// On a fresh machine, installs Debian's Chromium and chromedriver once, as
+/// the interop test makes its own virtualenv, so that plain `cargo test`
+/// passes there too. Only as root and only where apt-get exists; otherwise
+/// the test fails below with the instructions.
+fn ensure_browser() {
+    if on_path(&["chromedriver"]).is_some() && on_path(&["chromium"]).is_some() {
+        return;
+    }
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.trim_ascii() == b"0");
+    if !root || on_path(&["apt-get"]).is_none() {
+        return;
+    }
+    let apt = |args: &[&str]| {
+        Command::new("apt-get")
+            .args(args)
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .stdout(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    let _ =
+        apt(&["update", "-qq"]) && apt(&["install", "-y", "-qq", "chromium", "chromium-driver"]);
+}
+
 fn start_driver() -> Driver {
+    ensure_browser();
     let chromedriver = on_path(&["chromedriver"]).unwrap_or_else(|| {
         panic!(
             "chromedriver is not installed: the browser tests need Debian's `chromium` and \
