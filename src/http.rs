@@ -8,7 +8,7 @@ use rocket::request::FromRequest;
 use rocket::{Catcher, Data, Request, Response, catch, catchers};
 
 use crate::error::{Error, stash, stashed};
-use crate::guards::AuthUser;
+use crate::guards::{AuthUser, StaffUser};
 
 /// All request headers together may not exceed this. hyper refuses far
 /// larger heads itself (with an empty 431); between the two, this limit
@@ -94,7 +94,8 @@ impl Fairing for SecurityHeaders {
 
 /// Paths whose every route needs a caller: authentication answers before
 /// the method does (an anonymous `POST /api/me/` is a 401, not a 405).
-const AUTHENTICATED_PREFIXES: [&str; 3] = ["/api/me", "/api/sessions", "/api/admin"];
+const AUTHENTICATED_PREFIXES: [&str; 2] = ["/api/me", "/api/sessions"];
+const STAFF_PREFIX: &str = "/api/admin";
 
 #[catch(default)]
 async fn json_catcher(status: Status, req: &Request<'_>) -> Error {
@@ -103,10 +104,15 @@ async fn json_catcher(status: Status, req: &Request<'_>) -> Error {
     }
     if status == Status::NotFound && path_has_other_methods(req) {
         let path = req.uri().path().as_str();
-        if AUTHENTICATED_PREFIXES.iter().any(|p| under(path, p))
-            && let rocket::outcome::Outcome::Error(_) = AuthUser::from_request(req).await
-            && let Some(error) = stashed(req)
-        {
+        // As in DRF, permissions also come before the method: staff paths
+        // check staff.
+        let refused = if under(path, STAFF_PREFIX) {
+            StaffUser::from_request(req).await.is_error()
+        } else {
+            AUTHENTICATED_PREFIXES.iter().any(|p| under(path, p))
+                && AuthUser::from_request(req).await.is_error()
+        };
+        if refused && let Some(error) = stashed(req) {
             return error;
         }
         return Error::MethodNotAllowed(req.method().as_str().to_string());

@@ -468,3 +468,22 @@ fn staff_api_pagination_and_crud() {
         Status::NotFound
     );
 }
+
+#[test]
+fn on_staff_paths_permission_comes_before_the_method() {
+    let t = app();
+    t.user("admin", PASSWORD, true);
+    t.user("bob", PASSWORD, false);
+    let (admin, _) = t.login("admin", PASSWORD);
+    let (bob, _) = t.login("bob", PASSWORD);
+    let put = |access: Option<&str>| {
+        let mut req = t.client.put("/api/admin/users/");
+        if let Some(a) = access {
+            req = req.header(Header::new("Authorization", format!("Bearer {a}")));
+        }
+        req.dispatch().status()
+    };
+    assert_eq!(put(None), Status::Unauthorized);
+    assert_eq!(put(Some(&bob)), Status::Forbidden);
+    assert_eq!(put(Some(&admin)), Status::MethodNotAllowed);
+}
