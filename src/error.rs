@@ -213,8 +213,7 @@ impl Error {
     }
 }
 
-/// Builds a JSON response with the given status; also used by the catchers.
-pub fn json_response<'r>(status: Status, body: &Value) -> Response<'r> {
+fn json_response<'r>(status: Status, body: &Value) -> Response<'r> {
     let text = body.to_string();
     Response::build()
         .status(status)

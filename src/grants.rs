@@ -198,6 +198,8 @@ pub fn blacklist(tx: &Connection, token: &Token, now: i64) -> Result<()> {
                 issued: token.issued_at().unwrap_or(now),
                 expires: token.expires_at().unwrap_or(now),
             };
+            // A row without a session is revoked in place; a token never
+            // seen is recorded as revoked.
             sessions::revoke_token(tx, &jti)?;
             sessions::record_foreign(tx, &row, now, true)?;
         }

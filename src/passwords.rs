@@ -39,7 +39,7 @@ type Job = Box<dyn FnOnce(&Core, &mut Vec<Block>) + Send>;
 
 pub struct Hasher {
     core: Arc<Core>,
-    jobs: Mutex<mpsc::Sender<Job>>,
+    jobs: mpsc::Sender<Job>,
 }
 
 /// What the pool threads share: the parameters and the dummy hash.
@@ -74,10 +74,7 @@ impl Hasher {
                 .spawn(move || work(&core, &queue))
                 .map_err(|e| Error::Internal(format!("hash thread: {e}")))?;
         }
-        Ok(Hasher {
-            core,
-            jobs: Mutex::new(jobs),
-        })
+        Ok(Hasher { core, jobs })
     }
 
     /// Hashes a new password into a PHC string, on the pool.
@@ -112,8 +109,6 @@ impl Hasher {
             let _ = answer.send(f(core, buffer));
         });
         self.jobs
-            .lock()
-            .map_err(|_| Error::Internal("hash queue poisoned".into()))?
             .send(job)
             .map_err(|_| Error::Internal("hash pool stopped".into()))?;
         answered

@@ -3,7 +3,6 @@
 
 use rocket::data::{self, Data, FromData, ToByteUnit};
 use rocket::form::{Form, FromForm};
-use rocket::http::ContentType;
 use rocket::request::Request;
 use serde_json::{Map, Value};
 
@@ -230,11 +229,7 @@ async fn parse<'r>(req: &'r Request<'_>, mut data: Data<'r>) -> Result<Payload, 
             data::Outcome::Forward(_) => Err(Error::BadRequest("Form parse error".into())),
         };
     }
-    Err(Error::UnsupportedMediaType(media_type(content_type)))
-}
-
-fn media_type(content_type: &ContentType) -> String {
-    content_type.to_string()
+    Err(Error::UnsupportedMediaType(content_type.to_string()))
 }
 
 #[rocket::async_trait]

@@ -487,3 +487,24 @@ fn on_staff_paths_permission_comes_before_the_method() {
     assert_eq!(put(Some(&bob)), Status::Forbidden);
     assert_eq!(put(Some(&admin)), Status::MethodNotAllowed);
 }
+
+#[test]
+fn usernames_are_nfkc_normalised_on_creation() {
+    let t = app_with(|f| f.merge(("latch.registration", "open")));
+    let res = t.post_json(
+        "/api/register/",
+        json!({"username": "ｅｖｅ", "password": "a decent passphrase"}),
+    );
+    assert_eq!(res.status(), Status::Created);
+    assert_eq!(body(res)["username"], "eve");
+    t.login("eve", "a decent passphrase");
+    let res = t.post_json(
+        "/api/register/",
+        json!({"username": "eve", "password": "another decent passphrase"}),
+    );
+    assert_eq!(
+        res.status(),
+        Status::BadRequest,
+        "the same name once normalised"
+    );
+}
