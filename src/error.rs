@@ -3,7 +3,7 @@
 //! because clients match on them.
 
 use std::io::Cursor;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use rocket::Request;
 use rocket::http::{ContentType, Header, Status};
@@ -74,8 +74,13 @@ pub enum Error {
     ForbiddenDetail(String),
     #[error("not found")]
     NotFound,
-    #[error("method {0} not allowed")]
-    MethodNotAllowed(String),
+    /// A 404 with DRF's more specific words (`Invalid page.`).
+    #[error("not found: {0}")]
+    NotFoundDetail(&'static str),
+    /// `allow` lists the methods the path does serve, for the `Allow`
+    /// header RFC 9110 §15.5.6 requires.
+    #[error("method {method} not allowed")]
+    MethodNotAllowed { method: String, allow: String },
     #[error("request body too large")]
     PayloadTooLarge,
     #[error("request headers too large")]
@@ -87,18 +92,45 @@ pub enum Error {
     Status(Status),
     #[error("throttled for {0}s")]
     Throttled(u64),
-    /// Kept as text so errors can be cloned into the request cache.
+    /// Shared so errors can be cloned into the request cache.
     #[error("database: {0}")]
-    Database(String),
+    Database(#[source] Arc<rusqlite::Error>),
+    /// An invariant broke (a worker thread gone, a value we wrote that no
+    /// longer reads back); never the client's fault.
     #[error("internal: {0}")]
     Internal(String),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// Why latch could not start: settings, the database, the key, or a worker
+/// thread. Kept apart from [`Error`], which is about answering requests.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("invalid setting: {0}")]
+    Setting(String),
+    #[error("database {path}: {source}")]
+    Database {
+        path: std::path::PathBuf,
+        #[source]
+        source: Error,
+    },
+    #[error(
+        "the database schema is version {found}, newer than this latch understands \
+         ({supported}); upgrade latch or use another database"
+    )]
+    NewerSchema { found: i64, supported: i64 },
+    #[error("signing key: {0}")]
+    SigningKey(String),
+    #[error("cannot start a worker thread: {0}")]
+    Thread(#[source] std::io::Error),
+    #[error("argon2 parameters: {0}")]
+    HashParameters(String),
+}
+
 impl From<rusqlite::Error> for Error {
     fn from(e: rusqlite::Error) -> Error {
-        Error::Database(e.to_string())
+        Error::Database(Arc::new(e))
     }
 }
 
@@ -110,15 +142,17 @@ pub struct Stashed(Mutex<Option<Error>>);
 /// Records `e` for the catcher and returns what a guard's outcome carries.
 pub fn stash(req: &Request<'_>, e: Error) -> (Status, Error) {
     let slot = req.local_cache(Stashed::default);
-    if let Ok(mut slot) = slot.0.lock() {
-        *slot = Some(e.clone());
-    }
+    *slot.0.lock().unwrap_or_else(PoisonError::into_inner) = Some(e.clone());
     (e.status(), e)
 }
 
 /// The error a guard stashed for this request, if any.
 pub fn stashed(req: &Request<'_>) -> Option<Error> {
-    req.local_cache(Stashed::default).0.lock().ok()?.take()
+    req.local_cache(Stashed::default)
+        .0
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .take()
 }
 
 impl Error {
@@ -139,8 +173,8 @@ impl Error {
             | Error::UserNotFound
             | Error::UserInactive => Status::Unauthorized,
             Error::Forbidden | Error::ForbiddenDetail(_) => Status::Forbidden,
-            Error::NotFound => Status::NotFound,
-            Error::MethodNotAllowed(_) => Status::MethodNotAllowed,
+            Error::NotFound | Error::NotFoundDetail(_) => Status::NotFound,
+            Error::MethodNotAllowed { .. } => Status::MethodNotAllowed,
             Error::PayloadTooLarge => Status::PayloadTooLarge,
             Error::HeadersTooLarge => Status::new(431),
             Error::UnsupportedMediaType(_) => Status::UnsupportedMediaType,
@@ -194,8 +228,9 @@ impl Error {
                 json!({ "detail": "You do not have permission to perform this action." })
             }
             Error::NotFound => json!({ "detail": "Not found." }),
-            Error::MethodNotAllowed(m) => {
-                json!({ "detail": format!("Method \"{m}\" not allowed.") })
+            Error::NotFoundDetail(m) => json!({ "detail": m }),
+            Error::MethodNotAllowed { method, .. } => {
+                json!({ "detail": format!("Method \"{method}\" not allowed.") })
             }
             Error::PayloadTooLarge => json!({ "detail": "Request body is too large." }),
             Error::HeadersTooLarge => json!({ "detail": "Request headers are too large." }),
@@ -233,8 +268,14 @@ impl<'r> Responder<'r, 'static> for Error {
         if status == Status::Unauthorized {
             response.set_header(Header::new("WWW-Authenticate", "Bearer realm=\"api\""));
         }
-        if let Error::Throttled(secs) = self {
-            response.set_header(Header::new("Retry-After", secs.to_string()));
+        match self {
+            Error::Throttled(secs) => {
+                response.set_header(Header::new("Retry-After", secs.to_string()));
+            }
+            Error::MethodNotAllowed { allow, .. } => {
+                response.set_header(Header::new("Allow", allow));
+            }
+            _ => {}
         }
         Ok(response)
     }

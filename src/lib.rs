@@ -1,40 +1,35 @@
 //! latch: a single-binary authentication server that speaks the wire
 //! protocol of Django REST Framework's Simple JWT.
 //!
-//! [`build`] assembles the Rocket the binary launches and the tests drive:
-//! settings come from Rocket's figment ([`config`]), an ignite fairing opens
-//! and migrates the SQLite store ([`db`]) and resolves the signing key
-//! ([`app`]), request guards authenticate ([`guards`]), handlers call plain
-//! store functions on blocking threads ([`grants`], [`sessions`], [`users`]),
-//! and every error becomes JSON in one place ([`error`]).
+//! Three layers, each using only the ones below it:
+//! - [`http`] speaks HTTP: fairings, the JSON catcher, request guards,
+//!   bodies and one route module per resource;
+//! - [`auth`] holds the rules (tokens, the refresh ledger, credentials,
+//!   hashing, password policy, throttling) and the use cases that routes
+//!   and the command line ([`cli`]) call;
+//! - [`store`] is the only place with SQL.
+//!
+//! Beside them: [`config`] (settings), [`error`] (errors, and the one place
+//! they become HTTP), [`state`] (the shared [`state::App`]) and [`clock`].
+//! [`build`] assembles the Rocket the binary launches and the tests drive.
 
-pub mod accounts;
-pub mod app;
+pub mod auth;
+pub mod cli;
+pub mod clock;
 pub mod config;
-pub mod db;
 pub mod error;
-pub mod grants;
-pub mod guards;
 pub mod http;
-pub mod login;
-pub mod passwords;
-pub mod payload;
-pub mod policy;
-pub mod routes;
-pub mod sessions;
-pub mod setup;
-pub mod throttle;
-pub mod tokens;
-pub mod users;
-pub mod writer;
+pub mod state;
+pub mod store;
 
 use rocket::fairing::AdHoc;
 use rocket::figment::providers::{Env, Format, Serialized, Toml};
 use rocket::figment::{Figment, Profile};
 use rocket::{Build, Rocket};
 
-use crate::app::App;
 use crate::config::Settings;
+use crate::error::StartError;
+use crate::state::App;
 
 /// Rocket's figment with latch's defaults beneath `Rocket.toml` and the
 /// `ROCKET_` variables.
@@ -57,14 +52,17 @@ pub fn figment() -> Figment {
         ))
 }
 
+/// Reads the settings from `figment` and opens everything they name.
+pub fn open(figment: &Figment) -> Result<App, StartError> {
+    let settings = Settings::from_figment(figment).map_err(StartError::Setting)?;
+    App::open(settings)
+}
+
 /// The whole server, ready to launch or to test.
 pub fn build(figment: Figment) -> Rocket<Build> {
-    rocket::custom(figment)
+    let rocket = rocket::custom(figment)
         .attach(AdHoc::try_on_ignite("latch store", |rocket| async move {
-            let opened = Settings::from_figment(rocket.figment())
-                .map_err(|e| format!("invalid setting: {e}"))
-                .and_then(|settings| App::open(settings).map_err(|e| e.to_string()));
-            match opened {
+            match open(rocket.figment()) {
                 Ok(app) => Ok(rocket.manage(app)),
                 Err(e) => {
                     rocket::error!("latch cannot start: {e}");
@@ -75,17 +73,16 @@ pub fn build(figment: Figment) -> Rocket<Build> {
         .attach(AdHoc::on_liftoff("latch background", |rocket| {
             Box::pin(async move {
                 if let Some(app) = rocket.state::<App>() {
-                    app::start_background(app);
+                    state::start_background(app);
                 }
-                setup::announce(rocket).await;
+                http::routes::first_run::announce(rocket).await;
             })
         }))
-        .manage(setup::Setup::default())
         // Rocket's default Shield would set the same headers a second time;
         // `SecurityHeaders` sets them once, with latch's values.
         .attach(rocket::shield::Shield::new())
-        .attach(http::TrailingSlash)
-        .attach(http::SecurityHeaders)
-        .mount("/", routes::all())
-        .register("/", http::catchers())
+        .attach(http::conventions::TrailingSlash)
+        .attach(http::conventions::SecurityHeaders)
+        .register("/", http::catchers::catchers());
+    http::routes::mount(rocket)
 }

@@ -5,7 +5,7 @@ mod common;
 use std::net::SocketAddr;
 
 use common::*;
-use latch::throttle::{Rule, Throttle};
+use latch::auth::throttle::{Rule, Throttle};
 use rocket::http::{ContentType, Header, Status};
 use serde_json::{Value, json};
 
@@ -109,15 +109,15 @@ fn throttle_state_is_bounded_and_keeps_the_targeted_account() {
         per_hour: 1,
     };
     for _ in 0..3 {
-        throttle.take("account:victim", rule).unwrap();
+        throttle.take("account:victim", rule, 0.0).unwrap();
     }
-    assert!(throttle.take("account:victim", rule).is_err());
+    assert!(throttle.take("account:victim", rule, 0.0).is_err());
     for i in 0..20_000 {
-        let _ = throttle.take(&format!("account:noise{i}"), rule);
+        let _ = throttle.take(&format!("account:noise{i}"), rule, 0.0);
         assert!(throttle.len() <= 100);
     }
     assert!(
-        throttle.check("account:victim", rule).is_err(),
+        throttle.check("account:victim", rule, 0.0).is_err(),
         "the flood did not free the victim"
     );
 }
@@ -229,4 +229,25 @@ fn out_of_range_and_mistyped_times_never_panic() {
             }
         }
     }
+}
+
+#[test]
+fn buckets_refill_at_their_rate() {
+    let throttle = Throttle::new(10);
+    // One token a second after a burst of two.
+    let rule = Rule {
+        burst: 2,
+        per_hour: 3600,
+    };
+    let start = 1_000_000.0;
+    throttle.take("k", rule, start).unwrap();
+    throttle.take("k", rule, start).unwrap();
+    assert_eq!(throttle.take("k", rule, start), Err(1));
+    assert_eq!(throttle.take("k", rule, start + 0.5), Err(1));
+    throttle.take("k", rule, start + 1.0).unwrap();
+    assert!(throttle.check("k", rule, start + 1.0).is_err());
+    // Never more than the burst, however long it rests.
+    throttle.take("k", rule, start + 3600.0).unwrap();
+    throttle.take("k", rule, start + 3600.0).unwrap();
+    assert!(throttle.take("k", rule, start + 3600.0).is_err());
 }

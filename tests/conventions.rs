@@ -358,7 +358,7 @@ fn usernames_are_nfkc_normalised_on_login() {
     let t = app();
     // Stored as the NFKC form; typed as the compatibility form.
     t.user(
-        &latch::users::normalize_username("ｊｏｈｎ"),
+        &latch::auth::usernames::normalize("ｊｏｈｎ"),
         PASSWORD,
         false,
     );
@@ -450,4 +450,61 @@ fn the_json_body_limit_follows_rockets_limits_setting() {
         raised.post_json("/api/token/", body).status(),
         Status::BadRequest
     );
+}
+
+/// Each module declares what its routes demand, and the 401-before-405
+/// rule is read from that declaration; this holds every mounted route to
+/// it, both ways.
+#[test]
+fn every_route_demands_what_its_module_declares() {
+    use latch::http::routes::{Demand, Demands};
+    let t = app();
+    let demands = t.client.rocket().state::<Demands>().expect("demands");
+    let mut checked = 0;
+    for route in t.client.rocket().routes() {
+        let demand = demands.of(route);
+        let path: String = route
+            .uri
+            .path()
+            .split('/')
+            .map(|s| if s.starts_with('<') { "1" } else { s })
+            .collect::<Vec<_>>()
+            .join("/");
+        let res = t
+            .client
+            .req(route.method, path.clone())
+            .header(ContentType::JSON)
+            .body("{}")
+            .dispatch();
+        let status = res.status();
+        let text = res.into_string().unwrap_or_default();
+        let anonymous_refused = status == Status::Unauthorized
+            && text.contains("Authentication credentials were not provided.");
+        assert_eq!(
+            anonymous_refused,
+            demand != Demand::Anyone,
+            "{} {path} is declared {demand:?} but answered {status}: {text}",
+            route.method
+        );
+        checked += 1;
+    }
+    assert!(checked >= 20, "{checked}");
+    assert!(demands.all().count() >= checked);
+}
+
+#[test]
+fn a_405_lists_the_allowed_methods() {
+    let t = app();
+    let res = t.client.get("/api/token/refresh/").dispatch();
+    assert_eq!(res.status(), Status::MethodNotAllowed);
+    assert_eq!(res.headers().get_one("Allow"), Some("POST"));
+    let id = t.user("alice", PASSWORD, true);
+    let (access, _) = t.login("alice", PASSWORD);
+    let res = t
+        .client
+        .put(format!("/api/admin/users/{id}/"))
+        .header(Header::new("Authorization", format!("Bearer {access}")))
+        .dispatch();
+    assert_eq!(res.status(), Status::MethodNotAllowed);
+    assert_eq!(res.headers().get_one("Allow"), Some("DELETE, GET, PATCH"));
 }

@@ -64,7 +64,7 @@ proptest! {
     fn valid_tokens_round_trip(user in 1i64..i64::MAX, sid in "[0-9a-f]{32}", refresh in any::<bool>()) {
         let t = shared();
         let keys = &t.state().keys;
-        let kind = if refresh { latch::tokens::Kind::Refresh } else { latch::tokens::Kind::Access };
+        let kind = if refresh { latch::auth::tokens::Kind::Refresh } else { latch::auth::tokens::Kind::Access };
         let claims = keys.claims(kind, &user.to_string(), Some(&sid), now());
         let token = keys.sign(&claims).unwrap();
         let decoded = keys.decode(&token, now()).unwrap();

@@ -128,7 +128,7 @@ fn user_problems() {
     let (access, _) = t.login("alice", PASSWORD);
     t.state()
         .db
-        .run_blocking(|c| latch::users::set_active(c, alice, false))
+        .run_blocking(|c| latch::store::users::set_active(c, alice, false))
         .unwrap();
     assert_eq!(
         me(&t, Some(&format!("Bearer {access}"))),
@@ -175,7 +175,7 @@ fn cut_offs_reject_every_earlier_token() {
         .hasher
         .hash_blocking("a new password entirely")
         .unwrap();
-    db.run_blocking(|c| latch::accounts::set_password(c, alice, &hash, now()))
+    db.run_blocking(|c| latch::store::accounts::set_password(c, alice, &hash, now()))
         .unwrap();
     assert_eq!(
         me(&t, Some(&format!("Bearer {access}"))),
@@ -190,9 +190,9 @@ fn cut_offs_reject_every_earlier_token() {
 
     // Deactivation then reactivation: the old tokens stay dead.
     let (access, _) = t.login("alice", "a new password entirely");
-    db.run_blocking(|c| latch::accounts::set_active(c, alice, false, now()))
+    db.run_blocking(|c| latch::store::accounts::set_active(c, alice, false, now()))
         .unwrap();
-    db.run_blocking(|c| latch::accounts::set_active(c, alice, true, now()))
+    db.run_blocking(|c| latch::store::accounts::set_active(c, alice, true, now()))
         .unwrap();
     assert_eq!(
         me(&t, Some(&format!("Bearer {access}"))).0,
@@ -202,7 +202,7 @@ fn cut_offs_reject_every_earlier_token() {
     // Log out everywhere.
     let (a1, _) = t.login("alice", "a new password entirely");
     let (a2, _) = t.login("alice", "a new password entirely");
-    db.run_blocking(|c| latch::accounts::log_out_everywhere(c, alice, now()))
+    db.run_blocking(|c| latch::store::accounts::log_out_everywhere(c, alice, now()))
         .unwrap();
     assert_eq!(
         me(&t, Some(&format!("Bearer {a1}"))).0,

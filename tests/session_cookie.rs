@@ -5,121 +5,15 @@
 
 mod common;
 
+use common::cookie_app::*;
 use common::{PASSWORD, figment};
-use latch::app::App;
-use latch::setup::Setup;
-use rocket::figment::Figment;
 use rocket::http::{ContentType, Cookie, Header, Status};
-use rocket::local::asynchronous::{Client, LocalRequest, LocalResponse};
+use rocket::local::asynchronous::Client;
 use serde_json::{Value, json};
-use tempfile::TempDir;
-
-const HOST: &str = "latch.test";
-const COOKIE: &str = "latch_refresh";
-
-struct TestApp {
-    client: Client,
-    _dir: TempDir,
-}
-
-async fn app_with(tweak: impl FnOnce(Figment) -> Figment) -> TestApp {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let client = Client::untracked(latch::build(tweak(figment(dir.path()))))
-        .await
-        .expect("rocket ignites");
-    TestApp { client, _dir: dir }
-}
-
-async fn app() -> TestApp {
-    app_with(|f| f).await
-}
-
-impl TestApp {
-    fn state(&self) -> &App {
-        self.client.rocket().state::<App>().expect("app state")
-    }
-
-    fn setup_token(&self) -> Option<String> {
-        self.client
-            .rocket()
-            .state::<Setup>()
-            .expect("setup")
-            .token()
-    }
-
-    async fn user(&self, name: &str) {
-        let app = self.state();
-        let hash = app.hasher.hash(PASSWORD.to_string()).await.expect("hash");
-        let name = name.to_string();
-        app.db
-            .run(move |conn| latch::users::create(conn, &name, &hash, false, latch::db::now()))
-            .await
-            .expect("create")
-            .expect("new name");
-    }
-
-    /// A POST the page would send: JSON, our Host, the custom header.
-    fn page_post(&self, path: &str, body: Value) -> LocalRequest<'_> {
-        self.client
-            .post(path.to_string())
-            .header(ContentType::JSON)
-            .header(Header::new("Host", HOST))
-            .header(Header::new("X-Requested-With", "latch"))
-            .body(body.to_string())
-    }
-
-    /// Logs alice in through the cookie endpoint; returns the cookie value.
-    async fn login(&self) -> String {
-        let res = self
-            .page_post(
-                "/api/session/login",
-                json!({"username": "alice", "password": PASSWORD}),
-            )
-            .dispatch()
-            .await;
-        assert_eq!(res.status(), Status::Ok);
-        refresh_cookie(&res).expect("a refresh cookie")
-    }
-
-    async fn refresh(&self, cookie: &str) -> LocalResponse<'_> {
-        self.page_post("/api/session/refresh", json!({}))
-            .cookie(Cookie::new(COOKIE, cookie.to_string()))
-            .dispatch()
-            .await
-    }
-}
-
-fn set_cookies(res: &LocalResponse<'_>) -> Vec<String> {
-    res.headers()
-        .get("Set-Cookie")
-        .map(str::to_string)
-        .collect()
-}
-
-/// The refresh cookie's value, if the response set a live one.
-fn refresh_cookie(res: &LocalResponse<'_>) -> Option<String> {
-    set_cookies(res).iter().find_map(|c| {
-        let value = c.strip_prefix(&format!("{COOKIE}="))?.split(';').next()?;
-        (!value.is_empty()).then(|| value.to_string())
-    })
-}
-
-fn attributes(set_cookie: &str) -> Vec<String> {
-    set_cookie
-        .split(';')
-        .skip(1)
-        .map(|a| a.trim().to_ascii_lowercase())
-        .collect()
-}
-
-async fn body(res: LocalResponse<'_>) -> Value {
-    let text = res.into_string().await.unwrap_or_default();
-    serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON: {text:?}"))
-}
 
 #[rocket::async_test]
 async fn login_sets_a_locked_down_cookie_and_answers_only_the_access_token() {
-    let t = app().await;
+    let t = cookie_app().await;
     t.user("alice").await;
     let res = t
         .page_post(
@@ -139,10 +33,10 @@ async fn login_sets_a_locked_down_cookie_and_answers_only_the_access_token() {
     assert!(!attrs.iter().any(|a| a == "secure"), "{attrs:?}");
     assert!(attrs.iter().any(|a| a == "max-age=86400"), "{attrs:?}");
     let cookie = refresh_cookie(&res).unwrap();
-    let body = body(res).await;
+    let body = json_body(res).await;
     assert!(body.get("refresh").is_none(), "{body}");
     assert_eq!(body["username"], "alice");
-    let now = latch::db::now();
+    let now = common::now();
     let access_expires = body["access_expires"].as_i64().unwrap();
     assert!((now + 299..=now + 301).contains(&access_expires), "{body}");
     let session_expires = body["session_expires"].as_i64().unwrap();
@@ -161,13 +55,13 @@ async fn login_sets_a_locked_down_cookie_and_answers_only_the_access_token() {
         .dispatch()
         .await;
     assert_eq!(me.status(), Status::Ok);
-    let claims = latch::tokens::decode_segment(cookie.split('.').nth(1).unwrap()).unwrap();
+    let claims = latch::auth::tokens::decode_segment(cookie.split('.').nth(1).unwrap()).unwrap();
     assert_eq!(claims["token_type"], "refresh");
 }
 
 #[rocket::async_test]
 async fn wrong_credentials_and_bad_fields_answer_like_the_token_api() {
-    let t = app().await;
+    let t = cookie_app().await;
     t.user("alice").await;
     let res = t
         .page_post(
@@ -179,7 +73,7 @@ async fn wrong_credentials_and_bad_fields_answer_like_the_token_api() {
     assert_eq!(res.status(), Status::Unauthorized);
     assert!(set_cookies(&res).is_empty());
     assert_eq!(
-        body(res).await,
+        json_body(res).await,
         json!({"detail": "No active account found with the given credentials"})
     );
     let res = t
@@ -188,14 +82,14 @@ async fn wrong_credentials_and_bad_fields_answer_like_the_token_api() {
         .await;
     assert_eq!(res.status(), Status::BadRequest);
     assert_eq!(
-        body(res).await,
+        json_body(res).await,
         json!({"password": ["This field is required."]})
     );
 }
 
 #[rocket::async_test]
 async fn throttled_logins_say_when_to_retry() {
-    let t = app_with(|f| f.merge(("latch.login_account_burst", 1))).await;
+    let t = cookie_app_with(|f| f.merge(("latch.login_account_burst", 1))).await;
     t.user("alice").await;
     let wrong = json!({"username": "alice", "password": "wrong password"});
     let res = t
@@ -211,14 +105,14 @@ async fn throttled_logins_say_when_to_retry() {
         .and_then(|v| v.parse().ok())
         .expect("Retry-After");
     assert_eq!(
-        body(res).await,
+        json_body(res).await,
         json!({"detail": format!("Request was throttled. Expected available in {retry} seconds.")})
     );
 }
 
 #[rocket::async_test]
 async fn the_cookie_is_secure_when_configured_or_forwarded_over_https() {
-    let t = app_with(|f| f.merge(("latch.cookie_secure", true))).await;
+    let t = cookie_app_with(|f| f.merge(("latch.cookie_secure", true))).await;
     t.user("alice").await;
     let res = t
         .page_post(
@@ -231,7 +125,7 @@ async fn the_cookie_is_secure_when_configured_or_forwarded_over_https() {
     let attrs = attributes(&set_cookies(&res)[0]);
     assert!(attrs.iter().any(|a| a == "secure"), "{attrs:?}");
 
-    let t = app_with(|f| f.merge(("latch.trusted_proxies", ["127.0.0.1"]))).await;
+    let t = cookie_app_with(|f| f.merge(("latch.trusted_proxies", ["127.0.0.1"]))).await;
     t.user("alice").await;
     let res = t
         .page_post(
@@ -249,7 +143,7 @@ async fn the_cookie_is_secure_when_configured_or_forwarded_over_https() {
 
 #[rocket::async_test]
 async fn cross_site_requests_are_refused() {
-    let t = app().await;
+    let t = cookie_app().await;
     t.user("alice").await;
     let cookie = t.login().await;
     let csrf = json!({"detail": "CSRF check failed."});
@@ -273,7 +167,7 @@ async fn cross_site_requests_are_refused() {
                 .await;
             assert_eq!(res.status(), Status::Forbidden, "{path} from {origin}");
             assert!(set_cookies(&res).is_empty());
-            assert_eq!(body(res).await, csrf);
+            assert_eq!(json_body(res).await, csrf);
         }
         // Neither Origin nor the custom header.
         let res = t
@@ -286,7 +180,7 @@ async fn cross_site_requests_are_refused() {
             .dispatch()
             .await;
         assert_eq!(res.status(), Status::Forbidden, "{path} without proof");
-        assert_eq!(body(res).await, csrf);
+        assert_eq!(json_body(res).await, csrf);
         // Fetch metadata saying cross-site.
         let res = t
             .page_post(path, credentials.clone())
@@ -311,7 +205,7 @@ async fn cross_site_requests_are_refused() {
                 .await;
             assert_eq!(res.status(), Status::UnsupportedMediaType, "{path} {kind}");
             assert_eq!(
-                body(res).await,
+                json_body(res).await,
                 json!({"detail": format!("Unsupported media type \"{kind}\" in request.")})
             );
         }
@@ -322,7 +216,7 @@ async fn cross_site_requests_are_refused() {
 
 #[rocket::async_test]
 async fn a_same_origin_request_needs_no_custom_header() {
-    let t = app().await;
+    let t = cookie_app().await;
     t.user("alice").await;
     let res = t
         .client
@@ -340,7 +234,7 @@ async fn a_same_origin_request_needs_no_custom_header() {
 
 #[rocket::async_test]
 async fn refresh_rotates_the_cookie_and_the_old_one_is_dead() {
-    let t = app().await;
+    let t = cookie_app().await;
     t.user("alice").await;
     let first = t.login().await;
     let res = t.refresh(&first).await;
@@ -349,7 +243,7 @@ async fn refresh_rotates_the_cookie_and_the_old_one_is_dead() {
     assert_ne!(first, second);
     let attrs = attributes(&set_cookies(&res)[0]);
     assert!(attrs.iter().any(|a| a == "path=/api/session"), "{attrs:?}");
-    let answer = body(res).await;
+    let answer = json_body(res).await;
     assert_eq!(answer["username"], "alice");
     assert!(answer.get("refresh").is_none());
 
@@ -368,7 +262,7 @@ async fn refresh_rotates_the_cookie_and_the_old_one_is_dead() {
         && attributes(c).contains(&"max-age=0".to_string())
         && attributes(c).contains(&"path=/api/session".to_string())));
     assert_eq!(
-        body(res).await,
+        json_body(res).await,
         json!({"detail": "Token is blacklisted", "code": "token_not_valid"})
     );
     assert_eq!(t.refresh(&third).await.status(), Status::Unauthorized);
@@ -376,7 +270,7 @@ async fn refresh_rotates_the_cookie_and_the_old_one_is_dead() {
 
 #[rocket::async_test]
 async fn refresh_without_a_usable_cookie_is_401() {
-    let t = app().await;
+    let t = cookie_app().await;
     let res = t
         .page_post("/api/session/refresh", json!({}))
         .dispatch()
@@ -384,20 +278,20 @@ async fn refresh_without_a_usable_cookie_is_401() {
     assert_eq!(res.status(), Status::Unauthorized);
     assert!(res.headers().get_one("WWW-Authenticate").is_some());
     assert_eq!(
-        body(res).await,
+        json_body(res).await,
         json!({"detail": "Authentication credentials were not provided."})
     );
     let res = t.refresh("not-a-token").await;
     assert_eq!(res.status(), Status::Unauthorized);
     assert_eq!(
-        body(res).await,
+        json_body(res).await,
         json!({"detail": "Token is invalid", "code": "token_not_valid"})
     );
 }
 
 #[rocket::async_test]
 async fn logout_clears_the_cookie_and_ends_the_session() {
-    let t = app().await;
+    let t = cookie_app().await;
     t.user("alice").await;
     let cookie = t.login().await;
     let res = t
@@ -416,10 +310,10 @@ async fn logout_clears_the_cookie_and_ends_the_session() {
     for expected in ["max-age=0", "path=/api/session", "httponly"] {
         assert!(attrs.iter().any(|a| a == expected), "{expected}: {attrs:?}");
     }
-    assert_eq!(body(res).await, json!({}));
+    assert_eq!(json_body(res).await, json!({}));
     let res = t.refresh(&cookie).await;
     assert_eq!(res.status(), Status::Unauthorized);
-    assert_eq!(body(res).await["detail"], "Token is blacklisted");
+    assert_eq!(json_body(res).await["detail"], "Token is blacklisted");
     // Logging out again, or with no cookie at all, is still fine.
     for sent in [Some(cookie.as_str()), None] {
         let mut req = t.page_post("/api/session/logout", json!({}));
@@ -432,7 +326,7 @@ async fn logout_clears_the_cookie_and_ends_the_session() {
 
 #[rocket::async_test]
 async fn the_page_is_served_with_strict_headers_and_revalidates() {
-    let t = app().await;
+    let t = cookie_app().await;
     for path in ["/", "/setup", "/setup/"] {
         let res = t.client.get(path).dispatch().await;
         assert_eq!(res.status(), Status::Ok, "{path}");
@@ -512,7 +406,7 @@ async fn the_page_is_served_with_strict_headers_and_revalidates() {
     ] {
         assert_eq!(res.status(), Status::MethodNotAllowed);
         assert_eq!(
-            body(res).await,
+            json_body(res).await,
             json!({"detail": format!("Method \"{method}\" not allowed.")})
         );
     }
@@ -523,7 +417,7 @@ async fn the_page_is_served_with_strict_headers_and_revalidates() {
     }
 }
 
-async fn setup(t: &TestApp, fields: Value) -> (Status, Value) {
+async fn setup(t: &CookieApp, fields: Value) -> (Status, Value) {
     let res = t
         .client
         .post("/api/setup")
@@ -532,12 +426,12 @@ async fn setup(t: &TestApp, fields: Value) -> (Status, Value) {
         .dispatch()
         .await;
     let status = res.status();
-    (status, body(res).await)
+    (status, json_body(res).await)
 }
 
 #[rocket::async_test]
 async fn first_run_setup_token_works_once() {
-    let t = app().await;
+    let t = cookie_app().await;
     let token = t.setup_token().expect("an empty instance arms a token");
     assert_eq!(token.len(), 64);
     let refused = json!({"detail": "The setup link is invalid or has already been used."});
@@ -591,7 +485,7 @@ async fn first_run_setup_token_works_once() {
 #[rocket::async_test]
 async fn setup_is_refused_once_any_user_exists() {
     // A user created (say, from the CLI) while the token is pending.
-    let t = app().await;
+    let t = cookie_app().await;
     let token = t.setup_token().unwrap();
     t.user("alice").await;
     let (status, body) = setup(
@@ -623,13 +517,25 @@ async fn the_token_dies_with_the_process() {
     let first = Client::untracked(latch::build(figment(dir.path())))
         .await
         .unwrap();
-    let old = first.rocket().state::<Setup>().unwrap().token().unwrap();
+    let old = first
+        .rocket()
+        .state::<latch::state::App>()
+        .unwrap()
+        .first_run
+        .token()
+        .unwrap();
     drop(first);
     // Restarted on the same, still empty, database: a new token.
     let second = Client::untracked(latch::build(figment(dir.path())))
         .await
         .unwrap();
-    let new = second.rocket().state::<Setup>().unwrap().token().unwrap();
+    let new = second
+        .rocket()
+        .state::<latch::state::App>()
+        .unwrap()
+        .first_run
+        .token()
+        .unwrap();
     assert_ne!(old, new);
     assert_eq!(claim(&second, &old).await, Status::Forbidden);
     // Once claimed, a restart arms nothing.
@@ -638,5 +544,13 @@ async fn the_token_dies_with_the_process() {
     let third = Client::untracked(latch::build(figment(dir.path())))
         .await
         .unwrap();
-    assert_eq!(third.rocket().state::<Setup>().unwrap().token(), None);
+    assert_eq!(
+        third
+            .rocket()
+            .state::<latch::state::App>()
+            .unwrap()
+            .first_run
+            .token(),
+        None
+    );
 }

@@ -3,9 +3,9 @@
 mod common;
 
 use common::*;
+use latch::auth::hasher::Hasher;
 use latch::config::Settings;
-use latch::db;
-use latch::passwords::Hasher;
+use latch::store as db;
 
 #[test]
 fn migrations_work_on_an_empty_file_and_are_idempotent() {
@@ -60,17 +60,17 @@ fn the_generated_key_is_made_once_and_kept() {
         database: dir.path().join("k.db"),
         ..Settings::default()
     };
-    let first = latch::app::App::open(settings.clone()).unwrap();
+    let first = latch::state::App::open(settings.clone()).unwrap();
     let token = first
         .keys
         .sign(
             &first
                 .keys
-                .claims(latch::tokens::Kind::Access, "1", None, now()),
+                .claims(latch::auth::tokens::Kind::Access, "1", None, now()),
         )
         .unwrap();
     drop(first);
-    let second = latch::app::App::open(settings).unwrap();
+    let second = latch::state::App::open(settings).unwrap();
     assert!(
         second.keys.decode(&token, now()).is_ok(),
         "same key after restart"
@@ -81,7 +81,7 @@ fn the_generated_key_is_made_once_and_kept() {
         signing_key: Some(latch::config::Secret::new(KEY)),
         ..Settings::default()
     };
-    let third = latch::app::App::open(configured).unwrap();
+    let third = latch::state::App::open(configured).unwrap();
     assert!(third.keys.decode(&token, now()).is_err());
     assert!(
         !format!("{:?}", third.settings).contains(KEY),
@@ -93,16 +93,16 @@ fn the_generated_key_is_made_once_and_kept() {
 #[test]
 fn usernames_are_unique_after_normalisation() {
     let t = app();
-    let name = latch::users::normalize_username("ﬁle");
+    let name = latch::auth::usernames::normalize("ﬁle");
     assert_eq!(name, "file");
     t.user(&name, PASSWORD, false);
     let created = t
         .state()
         .db
         .run_blocking(|c| {
-            latch::users::create(
+            latch::store::users::create(
                 c,
-                &latch::users::normalize_username("ﬁle"),
+                &latch::auth::usernames::normalize("ﬁle"),
                 "x",
                 false,
                 now(),
@@ -161,11 +161,11 @@ fn a_login_upgrades_an_old_hash() {
         .hash_blocking(PASSWORD)
         .unwrap();
     let db = &t.state().db;
-    db.run_blocking(|c| latch::users::set_password_hash(c, id, &old_hash))
+    db.run_blocking(|c| latch::store::users::set_password_hash(c, id, &old_hash))
         .unwrap();
     t.login("alice", PASSWORD);
     let stored = db
-        .run_blocking(|c| latch::users::by_id(c, id))
+        .run_blocking(|c| latch::store::users::by_id(c, id))
         .unwrap()
         .unwrap()
         .password;
@@ -176,6 +176,7 @@ fn a_login_upgrades_an_old_hash() {
 #[test]
 fn group_commit_keeps_jobs_apart() {
     use latch::error::Error;
+    use std::sync::mpsc;
     let dir = tempfile::tempdir().unwrap();
     let db = db::Db::open(&dir.path().join("w.db"), 1).unwrap();
     db.write_blocking(|c| {
@@ -183,9 +184,26 @@ fn group_commit_keeps_jobs_apart() {
         Ok(())
     })
     .unwrap();
-    let insert = |v: &'static str, fail: Option<Error>| {
+    // Hold the writer inside a job until every job below is queued, so
+    // they all go into the one next batch.
+    let (holding, held) = mpsc::channel();
+    let (release, released) = mpsc::channel::<()>();
+    let holder = {
         let db = db.clone();
         std::thread::spawn(move || {
+            db.write_blocking(move |_| {
+                holding.send(()).unwrap();
+                released.recv().unwrap();
+                Ok(())
+            })
+        })
+    };
+    held.recv().unwrap();
+    let (queued, queued_all) = mpsc::channel();
+    let insert = |v: &'static str, fail: Option<Error>| {
+        let (db, queued) = (db.clone(), queued.clone());
+        std::thread::spawn(move || {
+            queued.send(()).unwrap();
             db.write_blocking(move |c| {
                 c.execute("INSERT INTO t VALUES (?1)", [v])?;
                 match fail {
@@ -195,12 +213,20 @@ fn group_commit_keeps_jobs_apart() {
             })
         })
     };
+    let storage_failure = Error::from(rusqlite::Error::InvalidQuery);
     let jobs = vec![
         insert("kept", None),
-        insert("storage failure", Some(Error::Database("boom".into()))),
+        insert("storage failure", Some(storage_failure)),
         insert("refusal", Some(Error::NotFound)),
         insert("also kept", None),
     ];
+    for _ in 0..jobs.len() {
+        queued_all.recv().unwrap();
+    }
+    // Each thread said so just before it queued its job.
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    release.send(()).unwrap();
+    holder.join().unwrap().unwrap();
     let results: Vec<_> = jobs.into_iter().map(|j| j.join().unwrap()).collect();
     assert!(results[0].is_ok() && results[3].is_ok());
     assert!(matches!(results[1], Err(Error::Database(_))));
@@ -237,11 +263,11 @@ fn flushing_removes_only_expired_records() {
     };
     assert_eq!(count(), 2);
     let (tokens, sessions) = db
-        .run_blocking(|c| latch::sessions::flush_expired(c, exp - 1))
+        .run_blocking(|c| latch::store::ledger::flush_expired(c, exp - 1))
         .unwrap();
     assert_eq!((tokens, sessions), (0, 0), "nothing live is flushed");
     let (tokens, sessions) = db
-        .run_blocking(|c| latch::sessions::flush_expired(c, exp))
+        .run_blocking(|c| latch::store::ledger::flush_expired(c, exp))
         .unwrap();
     assert_eq!((tokens, sessions), (1, 1));
     assert_eq!(count(), 0);

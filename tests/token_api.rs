@@ -47,7 +47,7 @@ fn wrong_password_unknown_and_inactive_users_get_one_answer() {
     t.user("carol", PASSWORD, false);
     t.state()
         .db
-        .run_blocking(|c| latch::accounts::set_active(c, id, false, now()))
+        .run_blocking(|c| latch::store::accounts::set_active(c, id, false, now()))
         .unwrap();
     let expected = json!({"detail": "No active account found with the given credentials"});
     for (name, pw) in [
@@ -66,7 +66,7 @@ fn refresh_rotates_and_consumes() {
     let t = app();
     t.user("alice", PASSWORD, false);
     let (_, refresh) = t.login("alice", PASSWORD);
-    std::thread::sleep(std::time::Duration::from_millis(1100));
+    t.state().clock.advance(std::time::Duration::from_secs(1));
     let res = t.post_json("/api/token/refresh/", json!({"refresh": refresh}));
     assert_eq!(res.status(), Status::Ok);
     let b = body(res);
@@ -196,7 +196,7 @@ fn refresh_for_a_missing_or_inactive_user() {
     let (_, rb) = t.login("bob", PASSWORD);
     t.state()
         .db
-        .run_blocking(|c| latch::users::delete(c, bob))
+        .run_blocking(|c| latch::store::users::delete(c, bob))
         .unwrap();
     let res = t.post_json("/api/token/refresh/", json!({"refresh": rb}));
     assert_eq!(body(res), expected);
@@ -204,7 +204,7 @@ fn refresh_for_a_missing_or_inactive_user() {
     // checked first, so flip the flag alone to reach the user check.
     t.state()
         .db
-        .run_blocking(|c| latch::users::set_active(c, alice, false))
+        .run_blocking(|c| latch::store::users::set_active(c, alice, false))
         .unwrap();
     let res = t.post_json("/api/token/refresh/", json!({"refresh": ra}));
     assert_eq!(body(res), expected);
@@ -481,4 +481,28 @@ fn login_is_throttled_per_account_with_retry_after() {
     // Another account from the same address is not locked out.
     t.user("bob", PASSWORD, false);
     t.login("bob", PASSWORD);
+}
+
+#[test]
+fn expiry_and_the_grace_window_follow_the_apps_clock() {
+    use std::time::Duration;
+    let t = app_with(|f| f.merge(("latch.refresh_reuse_grace", "30s")));
+    t.user("alice", PASSWORD, false);
+    let (access, refresh) = t.login("alice", PASSWORD);
+    let res = t.post_json("/api/token/refresh/", json!({"refresh": refresh}));
+    assert_eq!(res.status(), Status::Ok);
+    let first = body(res);
+    // Inside the window a replay gets the same pair...
+    t.state().clock.advance(Duration::from_secs(29));
+    let res = t.post_json("/api/token/refresh/", json!({"refresh": refresh}));
+    assert_eq!(body(res), first);
+    // ...and past it the replay is reuse.
+    t.state().clock.advance(Duration::from_secs(2));
+    let res = t.post_json("/api/token/refresh/", json!({"refresh": refresh}));
+    assert_eq!(res.status(), Status::Unauthorized);
+    assert_eq!(body(res), token_error("Token is blacklisted"));
+    // The first access token lived five minutes on the same clock.
+    t.state().clock.advance(Duration::from_secs(300));
+    let res = t.post_json("/api/token/verify/", json!({"token": access}));
+    assert_eq!(body(res), token_error("Token is expired"));
 }

@@ -2,13 +2,16 @@
 //! `latch` process on loopback, and a tiny HTTP client for the latter.
 #![allow(dead_code)]
 
-use std::io::{Read, Write};
+pub mod cookie_app;
+pub mod webdriver;
+
+use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use latch::app::App;
+use latch::state::App;
 use rocket::figment::Figment;
 use rocket::http::{ContentType, Header, Status};
 use rocket::local::blocking::{Client, LocalResponse};
@@ -54,7 +57,9 @@ impl TestApp {
         let app = self.state();
         let hash = app.hasher.hash_blocking(password).expect("hash");
         app.db
-            .run_blocking(|conn| latch::users::create(conn, name, &hash, staff, latch::db::now()))
+            .run_blocking(|conn| {
+                latch::store::users::create(conn, name, &hash, staff, self.state().now())
+            })
             .expect("create")
             .expect("new name")
             .id
@@ -125,13 +130,13 @@ pub fn hs256(claims: &Value) -> String {
 }
 
 pub fn now() -> i64 {
-    latch::db::now()
+    latch::clock::Clock::default().now()
 }
 
 /// The claims of a token, unverified.
 pub fn claims(token: &str) -> Value {
     let payload = token.split('.').nth(1).expect("payload");
-    Value::Object(latch::tokens::decode_segment(payload).expect("json"))
+    Value::Object(latch::auth::tokens::decode_segment(payload).expect("json"))
 }
 
 /// A real `latch` process on a free loopback port.
@@ -236,6 +241,8 @@ impl Drop for Server {
 }
 
 /// One HTTP/1.1 request with `Connection: close`; returns status and body.
+/// The body is read by its length (or chunks), since chromedriver keeps
+/// connections open whatever the client asks.
 pub fn http(
     port: u16,
     method: &str,
@@ -244,7 +251,7 @@ pub fn http(
     body: &[u8],
 ) -> std::io::Result<(u16, String)> {
     let mut stream = TcpStream::connect(("127.0.0.1", port))?;
-    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+    stream.set_read_timeout(Some(Duration::from_secs(90)))?;
     let mut request = format!(
         "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\nContent-Length: {}\r\n",
         body.len()
@@ -255,35 +262,49 @@ pub fn http(
     request.push_str("\r\n");
     stream.write_all(request.as_bytes())?;
     stream.write_all(body)?;
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw)?;
-    let text = String::from_utf8_lossy(&raw).to_string();
-    let (head, rest) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let status = head
+    read_response(&mut BufReader::new(stream))
+}
+
+fn read_response(reader: &mut impl BufRead) -> std::io::Result<(u16, String)> {
+    let mut line = String::new();
+    reader.read_line(&mut line)?;
+    let status = line
         .split_whitespace()
         .nth(1)
         .and_then(|s| s.parse().ok())
         .unwrap_or(0);
-    let chunked = head
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked");
-    let body = if chunked {
-        dechunk(rest)
-    } else {
-        rest.to_string()
-    };
-    Ok((status, body))
-}
-
-fn dechunk(mut rest: &str) -> String {
-    let mut out = String::new();
-    while let Some((size, tail)) = rest.split_once("\r\n") {
-        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
-        if n == 0 || tail.len() < n {
+    let (mut length, mut chunked) = (None, false);
+    loop {
+        line.clear();
+        if reader.read_line(&mut line)? == 0 || line.trim().is_empty() {
             break;
         }
-        out.push_str(&tail[..n]);
-        rest = tail[n..].trim_start_matches("\r\n");
+        let (name, value) = line.split_once(':').unwrap_or((&line, ""));
+        let (name, value) = (name.trim().to_ascii_lowercase(), value.trim());
+        if name == "content-length" {
+            length = value.parse::<usize>().ok();
+        } else if name == "transfer-encoding" && value.eq_ignore_ascii_case("chunked") {
+            chunked = true;
+        }
     }
-    out
+    let mut body = Vec::new();
+    if chunked {
+        loop {
+            line.clear();
+            reader.read_line(&mut line)?;
+            let size = usize::from_str_radix(line.trim(), 16).unwrap_or(0);
+            if size == 0 {
+                break;
+            }
+            let mut chunk = vec![0; size + 2];
+            reader.read_exact(&mut chunk)?;
+            body.extend_from_slice(&chunk[..size]);
+        }
+    } else if let Some(n) = length {
+        body.resize(n, 0);
+        reader.read_exact(&mut body)?;
+    } else {
+        reader.read_to_end(&mut body)?;
+    }
+    Ok((status, String::from_utf8_lossy(&body).into_owned()))
 }

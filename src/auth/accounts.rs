@@ -1,0 +1,258 @@
+//! Account use cases: creating users, changing passwords, staff changes,
+//! sessions and "log out everywhere". Registration, the staff API,
+//! first-run setup and the command line all create users through
+//! [`create_user`], so one set of checks holds everywhere.
+
+use serde::Serialize;
+
+use crate::auth::pairs::{self, Pair};
+use crate::auth::throttle::Action;
+use crate::auth::{policy, usernames};
+use crate::error::{Error, Result};
+use crate::state::App;
+use crate::store::accounts as account_store;
+use crate::store::sessions::{self, ClientInfo, Listed};
+use crate::store::users::{self, User, rfc3339};
+
+/// What the API shows of a user.
+#[derive(Debug, Serialize)]
+pub struct PublicUser {
+    pub id: i64,
+    pub username: String,
+    pub is_active: bool,
+    pub is_staff: bool,
+    pub date_joined: String,
+    pub last_login: Option<String>,
+}
+
+impl PublicUser {
+    pub fn of(user: &User) -> PublicUser {
+        PublicUser {
+            id: user.id,
+            username: user.username.clone(),
+            is_active: user.is_active,
+            is_staff: user.is_staff,
+            date_joined: rfc3339(user.date_joined),
+            last_login: user.last_login.map(rfc3339),
+        }
+    }
+}
+
+/// A user to create, as the caller received it.
+#[derive(Clone)]
+pub struct NewUser {
+    pub username: String,
+    pub password: String,
+    pub is_staff: bool,
+    /// Only if no user exists yet (first-run setup).
+    pub first_account: bool,
+}
+
+/// A [`NewUser`] whose name and password passed every rule.
+pub struct CheckedUser(NewUser);
+
+/// A checked user with the password hashed, ready to insert.
+pub struct HashedUser {
+    user: NewUser,
+    hash: String,
+}
+
+/// The username as stored, or a field error on `username`.
+pub fn checked_username(app: &App, raw: &str) -> Result<String> {
+    let name = usernames::normalize(raw.trim());
+    if name.is_empty() {
+        return Err(Error::field("username", "This field may not be blank."));
+    }
+    if let Some(problem) = usernames::problem(&name, app.settings.max_username_length) {
+        return Err(Error::field("username", &problem));
+    }
+    Ok(name)
+}
+
+/// Checks a new password against the policy, as a field error on `field`.
+pub fn enforce_policy(app: &App, username: &str, password: &str, field: &str) -> Result<()> {
+    policy::check(&app.settings, username, password)
+        .map_err(|problems| Error::Fields(vec![(field.to_string(), problems)]))
+}
+
+pub fn check_new_user(app: &App, mut new: NewUser) -> Result<CheckedUser> {
+    new.username = checked_username(app, &new.username)?;
+    enforce_policy(app, &new.username, &new.password, "password")?;
+    Ok(CheckedUser(new))
+}
+
+pub async fn hash_new_user(app: &App, checked: CheckedUser) -> Result<HashedUser> {
+    let user = checked.0;
+    let hash = app.hasher.hash(user.password.clone()).await?;
+    Ok(HashedUser { user, hash })
+}
+
+/// `Ok(None)`: the name is taken, or (for the first account) the instance
+/// already has a user.
+pub async fn insert_new_user(app: &App, hashed: HashedUser) -> Result<Option<User>> {
+    let now = app.now();
+    let HashedUser { user, hash } = hashed;
+    app.db
+        .run(move |conn| {
+            if user.first_account {
+                users::create_first(conn, &user.username, &hash, now)
+            } else {
+                users::create(conn, &user.username, &hash, user.is_staff, now)
+            }
+        })
+        .await
+}
+
+/// Validates, hashes and creates an active user.
+pub async fn create_user(app: &App, new: NewUser) -> Result<User> {
+    let checked = check_new_user(app, new)?;
+    let hashed = hash_new_user(app, checked).await?;
+    insert_new_user(app, hashed)
+        .await?
+        .ok_or_else(|| Error::field("username", "A user with that username already exists."))
+}
+
+pub async fn find(app: &App, id: i64) -> Result<User> {
+    app.db
+        .run(move |conn| users::by_id(conn, id))
+        .await?
+        .ok_or(Error::NotFound)
+}
+
+pub async fn find_by_name(app: &App, username: &str) -> Result<Option<User>> {
+    let name = usernames::normalize(username.trim());
+    app.db.run(move |conn| users::by_name(conn, &name)).await
+}
+
+/// Changes the caller's own password, ends every session (this one too),
+/// and hands back a fresh pair so the client that changed it stays signed
+/// in. The old password is throttled like a login: a stolen access token
+/// must not become a password oracle.
+pub async fn change_own_password(
+    app: &App,
+    user: &User,
+    old: String,
+    new: String,
+    client: ClientInfo,
+) -> Result<Pair> {
+    let account = Action::LoginAccount.account(&user.username);
+    let rule = Action::LoginAccount.rule(&app.settings);
+    let now = app.clock.now_secs_f64();
+    app.throttle
+        .check(&account, rule, now)
+        .map_err(Error::Throttled)?;
+    let verified = app.hasher.verify(old, Some(user.password.clone())).await?;
+    if !verified.matches {
+        let _ = app.throttle.take(&account, rule, app.clock.now_secs_f64());
+        return Err(Error::field(
+            "old_password",
+            "Your old password was entered incorrectly. Please enter it again.",
+        ));
+    }
+    enforce_policy(app, &user.username, &new, "new_password")?;
+    set_password(app, user.id, new).await?;
+    pairs::issue(app, user.id, client).await
+}
+
+/// Sets a password (already checked against the policy by the caller's
+/// rules, or checked here) and ends every session of the user.
+pub async fn set_password(app: &App, id: i64, password: String) -> Result<()> {
+    let hash = app.hasher.hash(password).await?;
+    let now = app.now();
+    let found = app
+        .db
+        .run(move |conn| account_store::set_password(conn, id, &hash, now))
+        .await?;
+    found.then_some(()).ok_or(Error::NotFound)
+}
+
+/// A staff reset: the policy applies, every session of the user ends.
+pub async fn reset_password(app: &App, id: i64, password: String) -> Result<()> {
+    let user = find(app, id).await?;
+    enforce_policy(app, &user.username, &password, "password")?;
+    set_password(app, id, password).await
+}
+
+/// Changes to a user from the staff API or the command line.
+#[derive(Debug, Default, Clone)]
+pub struct UserChanges {
+    pub username: Option<String>,
+    pub is_active: Option<bool>,
+    pub is_staff: Option<bool>,
+}
+
+/// Applies `changes`; deactivation ends the user's sessions and tokens at
+/// once.
+pub async fn update_user(app: &App, id: i64, changes: UserChanges) -> Result<User> {
+    find(app, id).await?;
+    let username = match &changes.username {
+        Some(raw) => Some(checked_username(app, raw)?),
+        None => None,
+    };
+    let now = app.now();
+    app.db
+        .run(move |conn| {
+            if let Some(name) = &username
+                && !users::rename(conn, id, name)?
+            {
+                return Err(Error::field(
+                    "username",
+                    "A user with that username already exists.",
+                ));
+            }
+            if let Some(staff) = changes.is_staff {
+                users::set_staff(conn, id, staff)?;
+            }
+            if let Some(active) = changes.is_active {
+                account_store::set_active(conn, id, active, now)?;
+            }
+            Ok(())
+        })
+        .await?;
+    find(app, id).await
+}
+
+pub async fn delete_user(app: &App, id: i64) -> Result<()> {
+    let deleted = app.db.run(move |conn| users::delete(conn, id)).await?;
+    deleted.then_some(()).ok_or(Error::NotFound)
+}
+
+/// "Log out everywhere": every session and every earlier access token.
+pub async fn log_out_everywhere(app: &App, id: i64) -> Result<usize> {
+    let now = app.now();
+    app.db
+        .run(move |conn| account_store::log_out_everywhere(conn, id, now))
+        .await
+}
+
+pub async fn list_sessions(app: &App, id: i64, current: Option<String>) -> Result<Vec<Listed>> {
+    let now = app.now();
+    app.db
+        .run(move |conn| sessions::list(conn, id, current.as_deref(), now))
+        .await
+}
+
+/// Ends one of the user's sessions; someone else's is as absent as a
+/// made-up one.
+pub async fn revoke_session(app: &App, id: i64, session: String) -> Result<()> {
+    app.db
+        .run(move |conn| {
+            if sessions::owner(conn, &session)? != Some(id) {
+                return Err(Error::NotFound);
+            }
+            sessions::revoke(conn, &session)
+        })
+        .await?;
+    Ok(())
+}
+
+/// One page of users in id order, and how many there are in all.
+pub async fn list_users(app: &App, offset: i64, limit: i64) -> Result<(i64, Vec<User>)> {
+    app.db
+        .run(move |conn| users::page(conn, offset, limit))
+        .await
+}
+
+pub async fn count_users(app: &App) -> Result<i64> {
+    app.db.run(|conn| users::count(conn)).await
+}

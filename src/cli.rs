@@ -1,0 +1,313 @@
+//! The command line: `serve` (the default), and commands that work on the
+//! configured database directly, with or without a server running. Each
+//! subcommand is one function calling the same `auth/` use cases the
+//! routes call.
+
+use std::io::{BufRead, IsTerminal};
+
+use clap::{Parser, Subcommand};
+
+use crate::auth::accounts::{self, NewUser, UserChanges};
+use crate::auth::pairs;
+use crate::config::Settings;
+use crate::error::Error;
+use crate::state::App;
+use crate::store::sessions::ClientInfo;
+use crate::store::users::{User, rfc3339};
+
+#[derive(Parser)]
+#[command(
+    name = "latch",
+    version,
+    about = "A single-binary authentication server speaking Simple JWT's protocol"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the API and the login page (the default).
+    Serve,
+    /// Manage users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage a user's sessions.
+    #[command(subcommand)]
+    Session(SessionCommand),
+    /// Print a fresh access/refresh pair for USER as JSON.
+    Token { username: String },
+    /// Verify TOKEN with the configured key; print its header and claims,
+    /// or why it is invalid.
+    Decode { token: String },
+    /// Delete expired refresh-token records and sessions now.
+    FlushExpired,
+    /// Print the effective settings (the signing key is not shown).
+    Config,
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create a user; the password is prompted for twice, or read from stdin.
+    Add {
+        username: String,
+        #[arg(long)]
+        staff: bool,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Set a user's password; ends all their sessions.
+    Passwd {
+        username: String,
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// List users.
+    List,
+    /// Deactivate a user; their tokens stop working at once.
+    Deactivate { username: String },
+    /// Activate a user.
+    Activate { username: String },
+    /// Delete a user.
+    Delete { username: String },
+}
+
+#[derive(Subcommand)]
+enum SessionCommand {
+    /// List USER's live sessions.
+    List { username: String },
+    /// Log USER out everywhere.
+    RevokeAll { username: String },
+}
+
+type Outcome = Result<(), String>;
+
+/// Runs the parsed command line.
+pub fn run(cli: Cli) -> Outcome {
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(),
+        Command::Config => print_config(),
+        command => {
+            let app = crate::open(&crate::figment()).map_err(|e| e.to_string())?;
+            rocket::execute(dispatch(&app, command))
+        }
+    }
+}
+
+async fn dispatch(app: &App, command: Command) -> Outcome {
+    match command {
+        Command::Serve | Command::Config => Err("handled before opening the database".into()),
+        Command::User(UserCommand::Add {
+            username,
+            staff,
+            password_stdin,
+        }) => user_add(app, username, staff, password_stdin).await,
+        Command::User(UserCommand::Passwd {
+            username,
+            password_stdin,
+        }) => user_passwd(app, &username, password_stdin).await,
+        Command::User(UserCommand::List) => user_list(app).await,
+        Command::User(UserCommand::Deactivate { username }) => {
+            user_set_active(app, &username, false).await
+        }
+        Command::User(UserCommand::Activate { username }) => {
+            user_set_active(app, &username, true).await
+        }
+        Command::User(UserCommand::Delete { username }) => user_delete(app, &username).await,
+        Command::Session(SessionCommand::List { username }) => session_list(app, &username).await,
+        Command::Session(SessionCommand::RevokeAll { username }) => {
+            session_revoke_all(app, &username).await
+        }
+        Command::Token { username } => token(app, &username).await,
+        Command::Decode { token } => decode(app, &token),
+        Command::FlushExpired => flush_expired(app).await,
+    }
+}
+
+fn serve() -> Outcome {
+    rocket::execute(crate::build(crate::figment()).launch())
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
+/// An error as a person at a terminal should read it: field errors by
+/// their messages.
+fn text(e: Error) -> String {
+    match e {
+        Error::Fields(fields) => fields
+            .into_iter()
+            .map(|(field, messages)| format!("{field}: {}", messages.join(" ")))
+            .collect::<Vec<_>>()
+            .join("; "),
+        Error::Token(problem) => problem.message().to_string(),
+        other => other.to_string(),
+    }
+}
+
+async fn find(app: &App, username: &str) -> Result<User, String> {
+    accounts::find_by_name(app, username)
+        .await
+        .map_err(text)?
+        .ok_or_else(|| format!("no user named {:?}", username.trim()))
+}
+
+async fn user_add(app: &App, username: String, staff: bool, password_stdin: bool) -> Outcome {
+    let password = read_password(password_stdin)?;
+    let new = NewUser {
+        username,
+        password,
+        is_staff: staff,
+        first_account: false,
+    };
+    let user = accounts::create_user(app, new).await.map_err(text)?;
+    println!("created user {} (id {})", user.username, user.id);
+    Ok(())
+}
+
+async fn user_passwd(app: &App, username: &str, password_stdin: bool) -> Outcome {
+    let user = find(app, username).await?;
+    let password = read_password(password_stdin)?;
+    accounts::reset_password(app, user.id, password)
+        .await
+        .map_err(text)?;
+    println!(
+        "password changed for {}; all their sessions ended",
+        user.username
+    );
+    Ok(())
+}
+
+async fn user_list(app: &App) -> Outcome {
+    let (_, all) = accounts::list_users(app, 0, i64::MAX).await.map_err(text)?;
+    println!(
+        "{:>6}  {:<24} {:<7} {:<6} date_joined",
+        "id", "username", "active", "staff"
+    );
+    for u in all {
+        println!(
+            "{:>6}  {:<24} {:<7} {:<6} {}",
+            u.id,
+            u.username,
+            u.is_active,
+            u.is_staff,
+            rfc3339(u.date_joined)
+        );
+    }
+    Ok(())
+}
+
+async fn user_set_active(app: &App, username: &str, active: bool) -> Outcome {
+    let user = find(app, username).await?;
+    let changes = UserChanges {
+        is_active: Some(active),
+        ..UserChanges::default()
+    };
+    accounts::update_user(app, user.id, changes)
+        .await
+        .map_err(text)?;
+    let done = if active { "activated" } else { "deactivated" };
+    println!("{done} {}", user.username);
+    Ok(())
+}
+
+async fn user_delete(app: &App, username: &str) -> Outcome {
+    let user = find(app, username).await?;
+    accounts::delete_user(app, user.id).await.map_err(text)?;
+    println!("deleted {}", user.username);
+    Ok(())
+}
+
+async fn session_list(app: &App, username: &str) -> Outcome {
+    let user = find(app, username).await?;
+    let listed = accounts::list_sessions(app, user.id, None)
+        .await
+        .map_err(text)?;
+    println!("{}", pretty(&listed)?);
+    Ok(())
+}
+
+async fn session_revoke_all(app: &App, username: &str) -> Outcome {
+    let user = find(app, username).await?;
+    let n = accounts::log_out_everywhere(app, user.id)
+        .await
+        .map_err(text)?;
+    println!("revoked {n} session(s) of {}", user.username);
+    Ok(())
+}
+
+async fn token(app: &App, username: &str) -> Outcome {
+    let user = find(app, username).await?;
+    if !user.is_active {
+        return Err(format!("{} is inactive", user.username));
+    }
+    let client = ClientInfo {
+        user_agent: "latch token (command line)".into(),
+        ip: String::new(),
+    };
+    let pair = pairs::issue(app, user.id, client).await.map_err(text)?;
+    println!(
+        "{}",
+        serde_json::to_string(&pair).map_err(|e| e.to_string())?
+    );
+    Ok(())
+}
+
+fn decode(app: &App, token: &str) -> Outcome {
+    let header = token
+        .split('.')
+        .next()
+        .and_then(crate::auth::tokens::decode_segment);
+    let decoded = app
+        .keys
+        .decode(token.trim(), app.now())
+        .map_err(|problem| problem.message().to_string())?;
+    let out = serde_json::json!({ "header": header, "claims": decoded.claims });
+    println!("{}", pretty(&out)?);
+    Ok(())
+}
+
+async fn flush_expired(app: &App) -> Outcome {
+    let (tokens, sessions) = pairs::flush_expired(app).await.map_err(text)?;
+    println!("removed {tokens} expired token record(s) and {sessions} session(s)");
+    Ok(())
+}
+
+fn print_config() -> Outcome {
+    let settings =
+        Settings::from_figment(&crate::figment()).map_err(|e| format!("invalid setting: {e}"))?;
+    let mut shown = serde_json::to_value(&settings).map_err(|e| e.to_string())?;
+    if settings.signing_key.is_some() {
+        shown["signing_key"] = "<set, not shown>".into();
+    }
+    println!("{}", pretty(&shown)?);
+    Ok(())
+}
+
+fn pretty(value: &impl serde::Serialize) -> Result<String, String> {
+    serde_json::to_string_pretty(value).map_err(|e| e.to_string())
+}
+
+/// A password from the first line of stdin, or typed twice without echo.
+fn read_password(from_stdin: bool) -> Result<String, String> {
+    let password = if from_stdin || !std::io::stdin().is_terminal() {
+        let mut line = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .map_err(|e| format!("reading the password: {e}"))?;
+        line.trim_end_matches(['\n', '\r']).to_string()
+    } else {
+        let first = rpassword::prompt_password("Password: ").map_err(|e| e.to_string())?;
+        let second = rpassword::prompt_password("Password (again): ").map_err(|e| e.to_string())?;
+        if first != second {
+            return Err("the passwords do not match".into());
+        }
+        first
+    };
+    if password.is_empty() {
+        return Err("the password may not be empty".into());
+    }
+    Ok(password)
+}

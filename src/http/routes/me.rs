@@ -1,0 +1,42 @@
+//! The protected resource, who the bearer is, and their password.
+
+use rocket::serde::json::Json;
+use rocket::{Route, State, get, post, routes};
+
+use crate::auth::accounts::{self, PublicUser};
+use crate::auth::pairs::Pair;
+use crate::error::Result;
+use crate::http::body::{Body, Field};
+use crate::http::guards::AuthUser;
+use crate::state::App;
+use crate::store::sessions::ClientInfo;
+
+pub const BASE: &str = "/api/me";
+pub const DEMAND: super::Demand = super::Demand::User;
+
+pub fn routes() -> Vec<Route> {
+    routes![me, change_password]
+}
+
+#[get("/")]
+fn me(caller: AuthUser) -> Json<PublicUser> {
+    Json(PublicUser::of(&caller.user))
+}
+
+/// Changes the password, ends every session (this one too), and hands back
+/// a fresh pair so the client that changed it stays signed in.
+#[post("/password", data = "<body>")]
+async fn change_password(
+    app: &State<App>,
+    caller: AuthUser,
+    body: Body,
+    client: ClientInfo,
+) -> Result<Json<Pair>> {
+    let [old, new] = body.two([
+        Field::password("old_password", &app.settings),
+        Field::password("new_password", &app.settings),
+    ])?;
+    accounts::change_own_password(app, &caller.user, old, new, client)
+        .await
+        .map(Json)
+}

@@ -1,0 +1,274 @@
+//! Browser mode: the login page's session lives in a cookie that script
+//! cannot read.
+//!
+//! A refresh token in `localStorage` is one XSS away from a stolen
+//! session, so for the page the refresh token travels only in an
+//! `HttpOnly`, `SameSite=Strict` cookie scoped to these endpoints. They
+//! answer with the access token, which the page keeps in memory. The
+//! ledger, rotation and reuse detection are the token API's own; only the
+//! transport differs.
+//!
+//! A cookie is sent by the browser whoever asks, so these endpoints take
+//! only JSON (no cross-site HTML form can send it) and want proof of a
+//! same-origin caller: an `Origin` equal to the server's own, or the custom
+//! header `X-Requested-With: latch`, which a cross-site page cannot add
+//! without a CORS preflight latch never grants.
+
+use std::net::IpAddr;
+
+use rocket::http::{Cookie, CookieJar, SameSite, Status};
+use rocket::request::{FromRequest, Outcome, Request};
+use rocket::serde::json::Json;
+use rocket::{Route, State, post, routes};
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use crate::auth::accounts;
+use crate::auth::pairs::{self, Pair};
+use crate::error::{Error, Result, stash};
+use crate::http::body::Body;
+use crate::http::client::ClientAddr;
+use crate::state::App;
+use crate::store::sessions::ClientInfo;
+
+/// The cookie's name and path: sent to `/api/session/...` and nowhere else.
+pub const COOKIE: &str = "latch_refresh";
+pub const COOKIE_PATH: &str = "/api/session";
+
+/// The custom header (and value) the page sends with every call.
+pub const CSRF_HEADER: (&str, &str) = ("X-Requested-With", "latch");
+
+pub const BASE: &str = COOKIE_PATH;
+
+pub fn routes() -> Vec<Route> {
+    routes![login, refresh, logout]
+}
+
+/// What the page gets: never the refresh token.
+#[derive(Debug, Serialize)]
+struct Session {
+    access: String,
+    /// Unix seconds; the page refreshes a little before.
+    access_expires: i64,
+    /// Unix seconds: when the cookie's refresh token runs out.
+    session_expires: i64,
+    username: String,
+}
+
+/// A request that passed the CSRF checks; knows whether the cookie must be
+/// `Secure`.
+pub struct BrowserCall {
+    secure: bool,
+}
+
+/// `Origin` scheme and authority, compared with the request's own.
+fn same_origin(origin: &str, host: &str, tls: bool) -> bool {
+    let Some((scheme, authority)) = origin.split_once("://") else {
+        return false;
+    };
+    let scheme = scheme.to_ascii_lowercase();
+    // Behind a TLS-terminating proxy the page is https while latch sees
+    // http; a plain http page is never accepted over TLS.
+    let default_port = match scheme.as_str() {
+        "https" => ":443",
+        "http" if !tls => ":80",
+        _ => return false,
+    };
+    let strip = |a: &str| {
+        let a = a.trim().to_ascii_lowercase();
+        a.strip_suffix(default_port)
+            .map(str::to_string)
+            .unwrap_or(a)
+    };
+    !authority.is_empty() && strip(authority) == strip(host)
+}
+
+/// The peer is a configured proxy that says the client used https.
+fn forwarded_https(req: &Request<'_>, trusted: &[IpAddr]) -> bool {
+    let peer_trusted = req.remote().is_some_and(|r| trusted.contains(&r.ip()));
+    peer_trusted
+        && req
+            .headers()
+            .get_one("X-Forwarded-Proto")
+            .and_then(|v| v.split(',').next())
+            .is_some_and(|p| p.trim().eq_ignore_ascii_case("https"))
+}
+
+fn check(req: &Request<'_>, app: &App) -> Result<BrowserCall> {
+    let tls = req.rocket().config().tls_enabled();
+    let refused = || Error::ForbiddenDetail("CSRF check failed.".into());
+    // Fetch metadata, where the browser sends it, settles it early.
+    if let Some(site) = req.headers().get_one("Sec-Fetch-Site")
+        && matches!(site, "cross-site" | "same-site")
+    {
+        return Err(refused());
+    }
+    match req.headers().get_one("Origin") {
+        // Present, it must be ours: a foreign page is refused even when it
+        // managed to add the custom header.
+        Some(origin) => {
+            let host = req.headers().get_one("Host").unwrap_or("");
+            if !same_origin(origin, host, tls) {
+                return Err(refused());
+            }
+        }
+        None => {
+            let (name, value) = CSRF_HEADER;
+            if req.headers().get_one(name) != Some(value) {
+                return Err(refused());
+            }
+        }
+    }
+    match req.content_type() {
+        Some(t) if t.is_json() => {}
+        other => {
+            let named = other.map(|t| t.to_string()).unwrap_or_default();
+            return Err(Error::UnsupportedMediaType(named));
+        }
+    }
+    let secure =
+        tls || app.settings.cookie_secure || forwarded_https(req, &app.settings.trusted_proxies);
+    Ok(BrowserCall { secure })
+}
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for BrowserCall {
+    type Error = Error;
+
+    async fn from_request(req: &'r Request<'_>) -> Outcome<Self, Error> {
+        let Some(app) = req.rocket().state::<App>() else {
+            return Outcome::Error(stash(req, Error::Internal("app state missing".into())));
+        };
+        match check(req, app) {
+            Ok(call) => Outcome::Success(call),
+            Err(e) => Outcome::Error(stash(req, e)),
+        }
+    }
+}
+
+fn refresh_cookie(value: String, max_age: i64, secure: bool) -> Cookie<'static> {
+    Cookie::build((COOKIE, value))
+        .path(COOKIE_PATH)
+        .http_only(true)
+        .same_site(SameSite::Strict)
+        .secure(secure)
+        .max_age(rocket::time::Duration::seconds(max_age.max(0)))
+        .build()
+}
+
+/// Always sent, so the browser drops the cookie even if this request did
+/// not carry it.
+fn clear(jar: &CookieJar<'_>, call: &BrowserCall) {
+    let mut gone = refresh_cookie(String::new(), 0, call.secure);
+    gone.make_removal();
+    jar.add(gone);
+}
+
+fn expiry(app: &App, token: &str) -> Option<i64> {
+    app.keys.decode(token, app.now()).ok()?.expires_at()
+}
+
+/// Sets the cookie from `pair` and builds the page's answer. Without
+/// rotation there is no new refresh token and the old cookie stays.
+fn answer(
+    app: &App,
+    jar: &CookieJar<'_>,
+    call: &BrowserCall,
+    pair: Pair,
+    previous: Option<&str>,
+    username: String,
+) -> Result<Json<Session>> {
+    let access_expires = expiry(app, &pair.access)
+        .ok_or_else(|| Error::Internal("fresh access token does not decode".into()))?;
+    let current = pair.refresh.as_deref().or(previous);
+    let session_expires = current
+        .and_then(|t| expiry(app, t))
+        .unwrap_or(access_expires);
+    if let Some(refresh) = pair.refresh {
+        jar.add(refresh_cookie(
+            refresh,
+            session_expires - app.now(),
+            call.secure,
+        ));
+    }
+    Ok(Json(Session {
+        access: pair.access,
+        access_expires,
+        session_expires,
+        username,
+    }))
+}
+
+/// `{"username", "password"}`: starts a session, as `POST /api/token/`.
+#[post("/login", data = "<body>")]
+async fn login(
+    app: &State<App>,
+    call: BrowserCall,
+    jar: &CookieJar<'_>,
+    client: ClientInfo,
+    addr: ClientAddr,
+    body: Body,
+) -> Result<Json<Session>> {
+    let [username, password] = body.credentials(&app.settings)?;
+    let (user, pair) = pairs::log_in(app, &username, password, addr.0, client).await?;
+    answer(app, jar, &call, pair, None, user.username)
+}
+
+/// Rotates the cookie's refresh token. A refused token also clears the
+/// cookie: it will never work again.
+#[post("/refresh")]
+async fn refresh(
+    app: &State<App>,
+    call: BrowserCall,
+    jar: &CookieJar<'_>,
+    client: ClientInfo,
+    addr: ClientAddr,
+) -> Result<Json<Session>> {
+    pairs::throttle_requests(app, addr.0)?;
+    let raw = jar
+        .get(COOKIE)
+        .map(|c| c.value().to_string())
+        .ok_or(Error::NotAuthenticated)?;
+    let pair = match pairs::refresh(app, &raw, client).await {
+        Ok(pair) => pair,
+        Err(e) => {
+            if e.status() == Status::Unauthorized {
+                clear(jar, &call);
+            }
+            return Err(e);
+        }
+    };
+    let user_id = app
+        .keys
+        .decode(&pair.access, app.now())
+        .ok()
+        .and_then(|t| t.user_id())
+        .and_then(|id| id.parse::<i64>().ok())
+        .ok_or_else(|| Error::Internal("fresh access token has no user".into()))?;
+    let user = accounts::find(app, user_id).await.map_err(|e| match e {
+        Error::NotFound => Error::NoActiveAccountForToken,
+        other => other,
+    })?;
+    answer(app, jar, &call, pair, Some(&raw), user.username)
+}
+
+/// Ends the cookie's session and clears the cookie. A cookie that is
+/// already dead is no error: the browser is logged out either way.
+#[post("/logout")]
+async fn logout(
+    app: &State<App>,
+    call: BrowserCall,
+    jar: &CookieJar<'_>,
+    addr: ClientAddr,
+) -> Result<Json<Value>> {
+    pairs::throttle_requests(app, addr.0)?;
+    let raw = jar.get(COOKIE).map(|c| c.value().to_string());
+    clear(jar, &call);
+    if let Some(raw) = raw {
+        match pairs::blacklist(app, &raw).await {
+            Ok(()) | Err(Error::Token(_)) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(Json(json!({})))
+}

@@ -1,0 +1,85 @@
+//! The state every request shares, built once by the ignite fairing (or by
+//! the command line), and the work that runs beside the server.
+
+use std::sync::Arc;
+
+use crate::auth::first_run::FirstRun;
+use crate::auth::hasher::Hasher;
+use crate::auth::throttle::Throttle;
+use crate::auth::tokens::{Keys, random_hex};
+use crate::clock::Clock;
+use crate::config::Settings;
+use crate::error::StartError;
+use crate::store::{self, Db};
+
+pub struct App {
+    pub settings: Arc<Settings>,
+    pub db: Db,
+    pub keys: Arc<Keys>,
+    pub hasher: Hasher,
+    pub throttle: Throttle,
+    pub clock: Clock,
+    pub first_run: FirstRun,
+}
+
+impl App {
+    /// Opens the database and resolves the signing key; blocking, for
+    /// start-up and the CLI.
+    pub fn open(settings: Settings) -> Result<App, StartError> {
+        let db = Db::open(&settings.database, settings.db_pool_size)?;
+        let secret = match &settings.signing_key {
+            Some(key) => key.expose().to_string(),
+            None => {
+                // Hex keeps a generated key a plain string, usable as Simple
+                // JWT's `SIGNING_KEY` too; kept, so a restart logs nobody out.
+                let min = settings.algorithm.min_key_len();
+                db.run_blocking(|conn| {
+                    store::meta::signing_key(conn, min, || random_hex(min.max(32)))
+                })
+                .map_err(|source| StartError::Database {
+                    path: settings.database.clone(),
+                    source,
+                })?
+            }
+        };
+        let keys = Keys::new(&secret, &settings)?;
+        let hasher = Hasher::new(&settings)?;
+        let throttle = Throttle::new(settings.throttle_capacity);
+        Ok(App {
+            settings: Arc::new(settings),
+            db,
+            keys: Arc::new(keys),
+            hasher,
+            throttle,
+            clock: Clock::default(),
+            first_run: FirstRun::default(),
+        })
+    }
+
+    /// The current unix time on the app's clock.
+    pub fn now(&self) -> i64 {
+        self.clock.now()
+    }
+}
+
+/// Work that runs beside the server: expired ledger rows are flushed every
+/// `cleanup_interval`.
+pub fn start_background(app: &App) {
+    let db = app.db.clone();
+    let clock = app.clock.clone();
+    let every = app.settings.cleanup_interval.duration();
+    let leeway = app.settings.leeway.as_i64();
+    rocket::tokio::spawn(async move {
+        let mut ticks = rocket::tokio::time::interval(every);
+        loop {
+            ticks.tick().await;
+            let cutoff = clock.now() - leeway;
+            let flushed = db
+                .run(move |conn| store::ledger::flush_expired(conn, cutoff))
+                .await;
+            if let Err(e) = flushed {
+                rocket::warn!("flushing expired tokens failed: {e}");
+            }
+        }
+    });
+}

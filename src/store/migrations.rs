@@ -1,0 +1,120 @@
+//! Opening a connection with the PRAGMAs every connection needs, and the
+//! versioned schema.
+
+use std::path::Path;
+use std::time::Duration;
+
+use rusqlite::Connection;
+
+use crate::error::{Result, StartError};
+
+/// Each entry moves the schema from version `index` to `index + 1`.
+const MIGRATIONS: &[&str] = &[
+    // 1: users, the generated key, sessions and the refresh-token ledger.
+    r#"
+    CREATE TABLE users (
+        -- AUTOINCREMENT: a deleted user's id is never handed to someone else,
+        -- so an old token can never name a new account.
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        username TEXT NOT NULL UNIQUE,
+        password TEXT NOT NULL,
+        is_active INTEGER NOT NULL DEFAULT 1,
+        is_staff INTEGER NOT NULL DEFAULT 0,
+        date_joined INTEGER NOT NULL,
+        last_login INTEGER,
+        -- Tokens issued before this unix time are refused.
+        tokens_valid_after INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE TABLE meta (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );
+    CREATE TABLE sessions (
+        id TEXT PRIMARY KEY,
+        user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        created INTEGER NOT NULL,
+        last_used INTEGER NOT NULL,
+        expires INTEGER NOT NULL,
+        user_agent TEXT NOT NULL DEFAULT '',
+        ip TEXT NOT NULL DEFAULT '',
+        revoked INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX sessions_user ON sessions(user_id);
+    CREATE TABLE refresh_tokens (
+        jti TEXT PRIMARY KEY,
+        user_id TEXT NOT NULL,
+        session_id TEXT,
+        issued INTEGER NOT NULL,
+        expires INTEGER NOT NULL,
+        consumed_at INTEGER,
+        revoked INTEGER NOT NULL DEFAULT 0,
+        -- The pair minted when this token was consumed, kept so a replay
+        -- inside the grace period gets the same bytes back.
+        successor_access TEXT,
+        successor_refresh TEXT
+    );
+    CREATE INDEX refresh_tokens_session ON refresh_tokens(session_id);
+    CREATE INDEX refresh_tokens_expires ON refresh_tokens(expires);
+    "#,
+];
+
+/// The schema version this binary writes.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// Opens a connection with the settings every connection needs.
+///
+/// `synchronous = FULL`: in WAL mode `NORMAL` may lose the last commits on a
+/// power cut, and a lost commit can be a revocation, bringing a logged-out
+/// token back. `FULL` syncs the WAL on every commit; that cost is what
+/// batching commits pays down, not a weaker level.
+pub fn open(path: &Path) -> Result<Connection> {
+    let conn = Connection::open(path)?;
+    conn.busy_timeout(Duration::from_secs(10))?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.set_prepared_statement_cache_capacity(64);
+    Ok(conn)
+}
+
+/// Brings the schema up to [`SCHEMA_VERSION`], each step in its own
+/// transaction; refuses a database written by a newer latch.
+pub fn migrate(conn: &mut Connection) -> Result<(), StartError> {
+    let failed = |source| StartError::Database {
+        path: conn_path(conn),
+        source,
+    };
+    let current: i64 = conn
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .map_err(|e| failed(e.into()))?;
+    if current > SCHEMA_VERSION {
+        return Err(StartError::NewerSchema {
+            found: current,
+            supported: SCHEMA_VERSION,
+        });
+    }
+    for (index, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+        step(conn, index, sql).map_err(|e| StartError::Database {
+            path: conn_path(conn),
+            source: e,
+        })?;
+    }
+    Ok(())
+}
+
+fn step(conn: &mut Connection, index: usize, sql: &str) -> Result<()> {
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    // Re-read inside the write lock: another process may have migrated.
+    let now: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    if now > index as i64 {
+        return Ok(());
+    }
+    tx.execute_batch(sql)?;
+    tx.pragma_update(None, "user_version", index as i64 + 1)?;
+    tx.commit()?;
+    Ok(())
+}
+
+fn conn_path(conn: &Connection) -> std::path::PathBuf {
+    conn.path().unwrap_or_default().into()
+}

@@ -1,0 +1,121 @@
+//! Sessions: one login each, the family of refresh tokens that descends
+//! from it (the tokens themselves are in [`super::ledger`]).
+
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::Serialize;
+
+use crate::error::Result;
+use crate::store::users::rfc3339;
+
+/// Where a login came from, shown in the session list.
+#[derive(Debug, Clone, Default)]
+pub struct ClientInfo {
+    pub user_agent: String,
+    pub ip: String,
+}
+
+pub fn start(
+    conn: &Connection,
+    id: &str,
+    user_id: i64,
+    client: &ClientInfo,
+    now: i64,
+    expires: i64,
+) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO sessions (id, user_id, created, last_used, expires, user_agent, ip)
+         VALUES (?1, ?2, ?3, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(params![
+        id,
+        user_id,
+        now,
+        expires,
+        truncate(&client.user_agent, 256),
+        client.ip
+    ])?;
+    Ok(())
+}
+
+/// Notes a session's use and pushes its expiry to its newest token's.
+pub fn touch(conn: &Connection, id: &str, now: i64, expires: i64) -> Result<()> {
+    conn.prepare_cached(
+        "UPDATE sessions SET last_used = ?2, expires = MAX(expires, ?3) WHERE id = ?1",
+    )?
+    .execute(params![id, now, expires])?;
+    Ok(())
+}
+
+/// Revokes a session and every refresh token in its family.
+pub fn revoke(conn: &Connection, session: &str) -> Result<bool> {
+    conn.prepare_cached("UPDATE refresh_tokens SET revoked = 1 WHERE session_id = ?1")?
+        .execute([session])?;
+    Ok(conn
+        .prepare_cached("UPDATE sessions SET revoked = 1 WHERE id = ?1 AND revoked = 0")?
+        .execute([session])?
+        == 1)
+}
+
+/// Revokes every session of a user; returns how many were live.
+pub fn revoke_all(conn: &Connection, user_id: i64) -> Result<usize> {
+    conn.execute(
+        "UPDATE refresh_tokens SET revoked = 1 WHERE user_id = ?1",
+        [user_id.to_string()],
+    )?;
+    Ok(conn.execute(
+        "UPDATE sessions SET revoked = 1 WHERE user_id = ?1 AND revoked = 0",
+        [user_id],
+    )?)
+}
+
+/// A live session as the API lists it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Listed {
+    pub id: String,
+    pub created: String,
+    pub last_used: String,
+    pub expires: String,
+    pub user_agent: String,
+    pub ip: String,
+    pub current: bool,
+}
+
+pub fn list(
+    conn: &Connection,
+    user_id: i64,
+    current: Option<&str>,
+    now: i64,
+) -> Result<Vec<Listed>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, created, last_used, expires, user_agent, ip FROM sessions
+         WHERE user_id = ?1 AND revoked = 0 AND expires > ?2 ORDER BY created, id",
+    )?;
+    let rows = stmt.query_map(params![user_id, now], |row| {
+        let id: String = row.get(0)?;
+        Ok(Listed {
+            current: current == Some(id.as_str()),
+            id,
+            created: rfc3339(row.get(1)?),
+            last_used: rfc3339(row.get(2)?),
+            expires: rfc3339(row.get(3)?),
+            user_agent: row.get(4)?,
+            ip: row.get(5)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+/// The owner of a session, if it exists.
+pub fn owner(conn: &Connection, session: &str) -> Result<Option<i64>> {
+    Ok(conn
+        .query_row(
+            "SELECT user_id FROM sessions WHERE id = ?1",
+            [session],
+            |r| r.get(0),
+        )
+        .optional()?)
+}
+
+fn truncate(s: &str, max_chars: usize) -> String {
+    s.chars().take(max_chars).collect()
+}
