@@ -72,6 +72,10 @@ enum UserCommand {
     Activate { username: String },
     /// Delete a user.
     Delete { username: String },
+    /// Make a user staff (repairs an instance nobody can administer).
+    Promote { username: String },
+    /// Remove a user's staff rights.
+    Demote { username: String },
 }
 
 #[derive(Subcommand)]
@@ -116,6 +120,12 @@ async fn dispatch(app: &App, command: Command) -> Outcome {
             user_set_active(app, &username, true).await
         }
         Command::User(UserCommand::Delete { username }) => user_delete(app, &username).await,
+        Command::User(UserCommand::Promote { username }) => {
+            user_set_staff(app, &username, true).await
+        }
+        Command::User(UserCommand::Demote { username }) => {
+            user_set_staff(app, &username, false).await
+        }
         Command::Session(SessionCommand::List { username }) => session_list(app, &username).await,
         Command::Session(SessionCommand::RevokeAll { username }) => {
             session_revoke_all(app, &username).await
@@ -142,6 +152,7 @@ fn text(e: Error) -> String {
             .collect::<Vec<_>>()
             .join("; "),
         Error::Token(problem) => problem.message().to_string(),
+        Error::Conflict(message) | Error::ForbiddenDetail(message) => message,
         other => other.to_string(),
     }
 }
@@ -212,6 +223,20 @@ async fn user_set_active(app: &App, username: &str, active: bool) -> Outcome {
     Ok(())
 }
 
+async fn user_set_staff(app: &App, username: &str, staff: bool) -> Outcome {
+    let user = find(app, username).await?;
+    let changes = UserChanges {
+        is_staff: Some(staff),
+        ..UserChanges::default()
+    };
+    accounts::update_user(app, user.id, changes)
+        .await
+        .map_err(text)?;
+    let done = if staff { "promoted" } else { "demoted" };
+    println!("{done} {}", user.username);
+    Ok(())
+}
+
 async fn user_delete(app: &App, username: &str) -> Outcome {
     let user = find(app, username).await?;
     accounts::delete_user(app, user.id).await.map_err(text)?;
@@ -246,7 +271,7 @@ async fn token(app: &App, username: &str) -> Outcome {
         user_agent: "latch token (command line)".into(),
         ip: String::new(),
     };
-    let pair = pairs::issue(app, user.id, client).await.map_err(text)?;
+    let pair = pairs::issue(app, &user, client).await.map_err(text)?;
     println!(
         "{}",
         serde_json::to_string(&pair).map_err(|e| e.to_string())?

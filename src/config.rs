@@ -152,6 +152,12 @@ pub struct Settings {
     pub cookie_secure: bool,
     pub cleanup_interval: Seconds,
     pub db_pool_size: usize,
+    /// Failed logins a known device (one that presents its device token)
+    /// absorbs; it spends this instead of the account's and address's.
+    pub login_device_burst: u32,
+    pub login_device_per_hour: u32,
+    /// How long a device token is honoured after the login that gave it.
+    pub device_token_lifetime: Seconds,
 }
 
 impl Default for Settings {
@@ -177,8 +183,8 @@ impl Default for Settings {
             max_password_length: 1024,
             login_account_burst: 10,
             login_account_per_hour: 90,
-            login_address_burst: 30,
-            login_address_per_hour: 300,
+            login_address_burst: 100,
+            login_address_per_hour: 600,
             request_address_burst: 60,
             request_address_per_hour: 3600,
             throttle_capacity: 10_000,
@@ -186,6 +192,9 @@ impl Default for Settings {
             cookie_secure: false,
             cleanup_interval: Seconds(3600),
             db_pool_size: 4,
+            login_device_burst: 10,
+            login_device_per_hour: 30,
+            device_token_lifetime: Seconds(180 * 24 * 60 * 60),
         }
     }
 }
@@ -232,6 +241,7 @@ impl Settings {
             ("access_token_lifetime", self.access_token_lifetime.0),
             ("refresh_token_lifetime", self.refresh_token_lifetime.0),
             ("cleanup_interval", self.cleanup_interval.0),
+            ("device_token_lifetime", self.device_token_lifetime.0),
         ];
         for (name, value) in positive {
             if value == 0 {

@@ -74,6 +74,10 @@ pub enum Error {
     ForbiddenDetail(String),
     #[error("not found")]
     NotFound,
+    /// The request contradicts the server's state (removing the last
+    /// staff account).
+    #[error("conflict: {0}")]
+    Conflict(String),
     /// A 404 with DRF's more specific words (`Invalid page.`).
     #[error("not found: {0}")]
     NotFoundDetail(&'static str),
@@ -174,6 +178,7 @@ impl Error {
             | Error::UserInactive => Status::Unauthorized,
             Error::Forbidden | Error::ForbiddenDetail(_) => Status::Forbidden,
             Error::NotFound | Error::NotFoundDetail(_) => Status::NotFound,
+            Error::Conflict(_) => Status::Conflict,
             Error::MethodNotAllowed { .. } => Status::MethodNotAllowed,
             Error::PayloadTooLarge => Status::PayloadTooLarge,
             Error::HeadersTooLarge => Status::new(431),
@@ -194,7 +199,9 @@ impl Error {
                 Value::Object(map)
             }
             Error::NonField(m) => json!({ "non_field_errors": [m] }),
-            Error::BadRequest(m) | Error::ForbiddenDetail(m) => json!({ "detail": m }),
+            Error::BadRequest(m) | Error::ForbiddenDetail(m) | Error::Conflict(m) => {
+                json!({ "detail": m })
+            }
             Error::NoActiveAccount => {
                 json!({ "detail": "No active account found with the given credentials" })
             }

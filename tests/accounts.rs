@@ -204,6 +204,8 @@ fn password_change_rotates_everything_but_the_caller() {
 #[test]
 fn the_password_policy() {
     let t = app_with(|f| f.merge(("latch.registration", "open")));
+    // Registration opens once the first staff account exists.
+    t.user("root", PASSWORD, true);
     let cases = [
         ("password", "This password is too common."),
         ("12345678", "This password is too common."),
@@ -258,6 +260,7 @@ fn registration_is_closed_by_default_and_open_on_request() {
     assert_eq!(body(res), json!({"detail": "Registration is closed."}));
 
     let open = app_with(|f| f.merge(("latch.registration", "open")));
+    open.user("root", PASSWORD, true);
     let res = open.post_json(
         "/api/register/",
         json!({"username": "eve", "password": "a decent passphrase"}),
@@ -491,6 +494,8 @@ fn on_staff_paths_permission_comes_before_the_method() {
 #[test]
 fn usernames_are_nfkc_normalised_on_creation() {
     let t = app_with(|f| f.merge(("latch.registration", "open")));
+    // Registration opens once the first staff account exists.
+    t.user("root", PASSWORD, true);
     let res = t.post_json(
         "/api/register/",
         json!({"username": "ｅｖｅ", "password": "a decent passphrase"}),

@@ -10,7 +10,7 @@ use crate::auth::throttle::Action;
 use crate::auth::{policy, usernames};
 use crate::error::{Error, Result};
 use crate::state::App;
-use crate::store::accounts as account_store;
+use crate::store::accounts::{self as account_store, Refusal};
 use crate::store::sessions::{self, ClientInfo, Listed};
 use crate::store::users::{self, User, rfc3339};
 
@@ -112,6 +112,23 @@ pub async fn create_user(app: &App, new: NewUser) -> Result<User> {
         .ok_or_else(|| Error::field("username", "A user with that username already exists."))
 }
 
+/// Open registration. An empty instance belongs to whoever holds the
+/// first-run link, so nobody registers before that account exists.
+pub async fn register(app: &App, username: String, password: String) -> Result<User> {
+    if count_users(app).await? == 0 {
+        return Err(Error::ForbiddenDetail(
+            "Registration opens once the first staff account has been set up.".into(),
+        ));
+    }
+    let new = NewUser {
+        username,
+        password,
+        is_staff: false,
+        first_account: false,
+    };
+    create_user(app, new).await
+}
+
 pub async fn find(app: &App, id: i64) -> Result<User> {
     app.db
         .run(move |conn| users::by_id(conn, id))
@@ -135,23 +152,26 @@ pub async fn change_own_password(
     new: String,
     client: ClientInfo,
 ) -> Result<Pair> {
+    // Reserved before the hash, as a login's budget is, so parallel
+    // guesses cannot all slip past one check.
     let account = Action::LoginAccount.account(&user.username);
     let rule = Action::LoginAccount.rule(&app.settings);
-    let now = app.clock.now_secs_f64();
     app.throttle
-        .check(&account, rule, now)
+        .take(&account, rule, app.clock.now_secs_f64())
         .map_err(Error::Throttled)?;
     let verified = app.hasher.verify(old, Some(user.password.clone())).await?;
     if !verified.matches {
-        let _ = app.throttle.take(&account, rule, app.clock.now_secs_f64());
         return Err(Error::field(
             "old_password",
             "Your old password was entered incorrectly. Please enter it again.",
         ));
     }
+    app.throttle
+        .refund(&account, rule, app.clock.now_secs_f64());
     enforce_policy(app, &user.username, &new, "new_password")?;
     set_password(app, user.id, new).await?;
-    pairs::issue(app, user.id, client).await
+    let changed = find(app, user.id).await?;
+    pairs::issue(app, &changed, client).await
 }
 
 /// Sets a password (already checked against the policy by the caller's
@@ -182,39 +202,41 @@ pub struct UserChanges {
 }
 
 /// Applies `changes`; deactivation ends the user's sessions and tokens at
-/// once.
+/// once. The last active staff account cannot demote, deactivate or delete
+/// itself (or be), so the instance always keeps an administrator.
 pub async fn update_user(app: &App, id: i64, changes: UserChanges) -> Result<User> {
-    find(app, id).await?;
     let username = match &changes.username {
         Some(raw) => Some(checked_username(app, raw)?),
         None => None,
     };
     let now = app.now();
-    app.db
+    let outcome = app
+        .db
         .run(move |conn| {
-            if let Some(name) = &username
-                && !users::rename(conn, id, name)?
-            {
-                return Err(Error::field(
-                    "username",
-                    "A user with that username already exists.",
-                ));
-            }
-            if let Some(staff) = changes.is_staff {
-                users::set_staff(conn, id, staff)?;
-            }
-            if let Some(active) = changes.is_active {
-                account_store::set_active(conn, id, active, now)?;
-            }
-            Ok(())
+            let name = username.as_deref();
+            account_store::change(conn, id, name, changes.is_staff, changes.is_active, now)
         })
         .await?;
+    outcome.map_err(refused)?;
     find(app, id).await
 }
 
 pub async fn delete_user(app: &App, id: i64) -> Result<()> {
-    let deleted = app.db.run(move |conn| users::delete(conn, id)).await?;
-    deleted.then_some(()).ok_or(Error::NotFound)
+    let outcome = app
+        .db
+        .run(move |conn| account_store::delete(conn, id))
+        .await?;
+    outcome.map_err(refused)
+}
+
+fn refused(refusal: Refusal) -> Error {
+    match refusal {
+        Refusal::NotFound => Error::NotFound,
+        Refusal::NameTaken => Error::field("username", "A user with that username already exists."),
+        Refusal::LastStaff => Error::Conflict(
+            "This is the last active staff account. Make another user staff first.".into(),
+        ),
+    }
 }
 
 /// "Log out everywhere": every session and every earlier access token.

@@ -15,7 +15,7 @@ use crate::config::Settings;
 use crate::error::{Error, Result, TokenProblem};
 use crate::store::ledger::{self, Entry, Issued};
 use crate::store::sessions::{self, ClientInfo};
-use crate::store::users;
+use crate::store::users::{self, User};
 
 /// What the token endpoints answer; `refresh` is absent when rotation is off.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -30,11 +30,24 @@ pub struct Ctx<'a> {
     pub keys: &'a Keys,
     pub settings: &'a Settings,
     pub now: i64,
+    /// Seconds in which a replayed refresh token gets the same successor.
+    pub grace: i64,
 }
 
-/// Starts a session for `user_id` and issues its first pair.
-pub fn issue(tx: &Connection, cx: &Ctx<'_>, user_id: i64, client: &ClientInfo) -> Result<Pair> {
-    let (keys, now) = (cx.keys, cx.now);
+/// Starts a session for `checked` and issues its first pair, but only if
+/// the account is, inside this transaction, exactly as it was when its
+/// password was checked: a password change, reset, deactivation or
+/// deletion that landed while the hash ran must not let this login live.
+pub fn issue(tx: &Connection, cx: &Ctx<'_>, checked: &User, client: &ClientInfo) -> Result<Pair> {
+    let unchanged = users::by_id(tx, checked.id)?.is_some_and(|now| {
+        now.is_active
+            && now.password == checked.password
+            && now.tokens_valid_after == checked.tokens_valid_after
+    });
+    if !unchanged {
+        return Err(Error::NoActiveAccount);
+    }
+    let (keys, now, user_id) = (cx.keys, cx.now, checked.id);
     let session = new_id();
     let uid = user_id.to_string();
     let refresh = keys.claims(Kind::Refresh, &uid, Some(&session), now);
@@ -102,7 +115,7 @@ pub fn refresh(tx: &Connection, cx: &Ctx<'_>, token: &Token, client: &ClientInfo
 /// winner got (same claims, same key, same bytes), so no second session
 /// forks; otherwise its family is revoked.
 fn replay(tx: &Connection, cx: &Ctx<'_>, entry: &Entry) -> Result<Pair> {
-    let grace = cx.settings.refresh_reuse_grace.as_i64();
+    let grace = cx.grace;
     if let (Some(at), Some((access, refresh)), false) =
         (entry.consumed_at, &entry.successor, entry.revoked)
         && grace > 0
@@ -228,14 +241,25 @@ pub fn blacklist(tx: &Connection, token: &Token, now: i64) -> Result<()> {
     Ok(())
 }
 
-/// Whether a refresh token is spent, for the verify endpoint.
-pub fn is_blacklisted(conn: &Connection, token: &Token) -> Result<bool> {
-    match token.jti() {
-        Some(jti) if token.claims.get("token_type").and_then(Value::as_str) == Some("refresh") => {
-            Ok(ledger::entry(conn, jti)?.is_some_and(|e| e.is_spent()))
-        }
-        _ => Ok(false),
+/// Whether a token is revoked, for the verify endpoint: a spent refresh
+/// token, a token of an ended session (logged out, revoked, its user
+/// deleted), or one issued before its user's cut-off. A token without a
+/// session naming no user latch knows is not looked up further, as Simple
+/// JWT's verify does not look users up.
+pub fn is_revoked(conn: &Connection, token: &Token) -> Result<bool> {
+    let is_refresh = token.claims.get("token_type").and_then(Value::as_str) == Some("refresh");
+    if let Some(jti) = token.jti().filter(|_| is_refresh)
+        && ledger::entry(conn, jti)?.is_some_and(|e| e.is_spent())
+    {
+        return Ok(true);
     }
+    let Some(id) = token.user_id().and_then(|id| id.parse::<i64>().ok()) else {
+        return Ok(false);
+    };
+    Ok(match users::with_session(conn, id, token.session())? {
+        None => token.session().is_some(),
+        Some((user, session_live)) => token.cut_off(user.tokens_valid_after, session_live),
+    })
 }
 
 /// The token's user, who must exist, be active, and not have cut off

@@ -14,81 +14,153 @@ use crate::state::App;
 use crate::store::sessions::ClientInfo;
 use crate::store::users::User;
 
+/// A successful login: the user, their first pair, and a fresh device
+/// token for the client to present at its next login.
+pub struct LoggedIn {
+    pub user: User,
+    pub pair: Pair,
+    pub device: String,
+}
+
 /// Checks credentials and starts a session: `POST /api/token/` and the
-/// page's sign-in.
+/// page's sign-in. `device` is the device token the client presented.
 pub async fn log_in(
     app: &App,
     username: &str,
     password: String,
     ip: IpAddr,
+    device: Option<&str>,
     client: ClientInfo,
-) -> Result<(User, Pair)> {
-    let user = credentials::check(app, username, password, ip).await?;
-    let pair = issue(app, user.id, client).await?;
-    Ok((user, pair))
+) -> Result<LoggedIn> {
+    let user = credentials::check(app, username, password, ip, device).await?;
+    let pair = issue(app, &user, client).await?;
+    let now = app.now();
+    let device = app.keys.sign(
+        &app.keys
+            .claims(Kind::Device, &user.id.to_string(), None, now),
+    )?;
+    Ok(LoggedIn { user, pair, device })
 }
 
-/// Starts a session for `user_id` and returns its first pair.
-pub async fn issue(app: &App, user_id: i64, client: ClientInfo) -> Result<Pair> {
+/// Starts a session for `user` (as last read) and returns its first pair.
+pub async fn issue(app: &App, user: &User, client: ClientInfo) -> Result<Pair> {
     let (keys, settings, now) = (app.keys.clone(), app.settings.clone(), app.now());
+    let user = user.clone();
     app.db
         .write(move |conn| {
             let cx = Ctx {
                 keys: &keys,
                 settings: &settings,
                 now,
+                grace: 0,
             };
-            ledger::issue(conn, &cx, user_id, &client)
+            ledger::issue(conn, &cx, &user, &client)
         })
         .await
+}
+
+/// How long a replayed refresh token gets the same successor instead of
+/// counting as reuse.
+#[derive(Clone, Copy, Debug)]
+pub enum Replay {
+    /// The API's `refresh_reuse_grace` (Simple JWT semantics: 0 by default).
+    Configured,
+    /// At least these many seconds: the page's tabs and retried requests
+    /// present the same cookie at once, and that is not theft.
+    AtLeast(i64),
 }
 
 /// Validates, consumes and rotates a refresh token.
-pub async fn refresh(app: &App, raw: &str, client: ClientInfo) -> Result<Pair> {
-    let now = app.now();
-    let token = app.keys.decode(raw, now).map_err(Error::Token)?;
-    let (keys, settings) = (app.keys.clone(), app.settings.clone());
-    app.db
+pub async fn refresh(
+    app: &App,
+    raw: &str,
+    ip: IpAddr,
+    replay: Replay,
+    client: ClientInfo,
+) -> Result<Pair> {
+    let token = decode_or_spend(app, raw, ip)?;
+    let grace = match replay {
+        Replay::Configured => app.settings.refresh_reuse_grace.as_i64(),
+        Replay::AtLeast(secs) => app.settings.refresh_reuse_grace.as_i64().max(secs),
+    };
+    let (keys, settings, now) = (app.keys.clone(), app.settings.clone(), app.now());
+    let refreshed = app
+        .db
         .write(move |conn| {
             let cx = Ctx {
                 keys: &keys,
                 settings: &settings,
                 now,
+                grace,
             };
             ledger::refresh(conn, &cx, &token, &client)
         })
-        .await
+        .await;
+    spend_on_refusal(app, ip, refreshed)
 }
 
 /// Logs out the session of a refresh token.
-pub async fn blacklist(app: &App, raw: &str) -> Result<()> {
+pub async fn blacklist(app: &App, raw: &str, ip: IpAddr) -> Result<()> {
+    let token = decode_or_spend(app, raw, ip)?;
     let now = app.now();
-    let token = app.keys.decode(raw, now).map_err(Error::Token)?;
-    app.db
+    let done = app
+        .db
         .write(move |conn| ledger::blacklist(conn, &token, now))
-        .await
+        .await;
+    spend_on_refusal(app, ip, done)
 }
 
 /// Simple JWT's `UntypedToken` check: any valid token, whatever its type,
-/// unless it is a spent refresh token.
-pub async fn verify(app: &App, raw: &str) -> Result<()> {
-    let token: Token = app.keys.decode(raw, app.now()).map_err(Error::Token)?;
+/// unless it is revoked: a spent refresh token, a token of an ended
+/// session or of a deleted user, or one from before the user's cut-off.
+pub async fn verify(app: &App, raw: &str, ip: IpAddr) -> Result<()> {
+    let token: Token = decode_or_spend(app, raw, ip)?;
     let checked = token.clone();
-    if app
+    let revoked = app
         .db
-        .run(move |conn| ledger::is_blacklisted(conn, &checked))
-        .await?
-    {
-        return Err(Error::NonField(TokenProblem::Blacklisted.message().into()));
-    }
-    match token.require(Kind::Access) {
-        Ok(()) | Err(TokenProblem::WrongType | TokenProblem::NoType) => Ok(()),
-        Err(p) => Err(Error::Token(p)),
-    }
+        .read(move |conn| ledger::is_revoked(conn, &checked))
+        .await?;
+    let outcome = if revoked {
+        Err(Error::NonField(TokenProblem::Blacklisted.message().into()))
+    } else {
+        match token.require(Kind::Access) {
+            Ok(()) | Err(TokenProblem::WrongType | TokenProblem::NoType) => Ok(()),
+            Err(p) => Err(Error::Token(p)),
+        }
+    };
+    spend_on_refusal(app, ip, outcome)
 }
 
-/// Refresh and similar endpoints are cheap to call and worth flooding, so
-/// each address gets a budget.
+/// Decodes a presented token. One that fails here (malformed, badly
+/// signed, expired) spends the address's budget, and once that is gone
+/// such tokens get 429. A correctly signed, unexpired token costs one
+/// signature check and never meets the throttle: it is always answered.
+fn decode_or_spend(app: &App, raw: &str, ip: IpAddr) -> Result<Token> {
+    app.keys.decode(raw, app.now()).or_else(|problem| {
+        spend(app, ip)?;
+        Err(Error::Token(problem))
+    })
+}
+
+/// A refusal after decoding (spent, revoked, wrong type) spends the
+/// budget too, but is answered as itself: its signature was good, so it
+/// costs no more than the answer.
+fn spend_on_refusal<T>(app: &App, ip: IpAddr, outcome: Result<T>) -> Result<T> {
+    if matches!(
+        outcome,
+        Err(Error::Token(_) | Error::NonField(_) | Error::NoActiveAccountForToken)
+    ) {
+        let _ = spend(app, ip);
+    }
+    outcome
+}
+
+fn spend(app: &App, ip: IpAddr) -> Result<()> {
+    throttle_requests(app, ip)
+}
+
+/// Registration and first-run setup carry no credential to check first,
+/// so each attempt spends the address's budget.
 pub fn throttle_requests(app: &App, ip: IpAddr) -> Result<()> {
     let action = Action::Requests;
     app.throttle

@@ -32,8 +32,11 @@ pub enum Action {
     LoginAccount,
     /// Failed logins from one address.
     LoginAddress,
-    /// Refresh, registration, setup and cookie-session calls from one address.
+    /// Failed token calls (bad signature, expired, spent) and
+    /// registration and setup attempts from one address.
     Requests,
+    /// Failed logins that presented a valid device token for the account.
+    LoginDevice,
 }
 
 impl Action {
@@ -51,6 +54,7 @@ impl Action {
                 settings.request_address_burst,
                 settings.request_address_per_hour,
             ),
+            Action::LoginDevice => (settings.login_device_burst, settings.login_device_per_hour),
         };
         Rule { burst, per_hour }
     }
@@ -60,11 +64,16 @@ impl Action {
         format!("account:{username}")
     }
 
+    /// The bucket for one device token (by its `jti`).
+    pub fn device(self, jti: &str) -> String {
+        format!("device:{jti}")
+    }
+
     /// The bucket for an address. IPv6 clients usually hold a whole /64,
     /// so that is the unit throttled.
     pub fn address(self, ip: IpAddr) -> String {
         let scope = match self {
-            Action::LoginAccount | Action::LoginAddress => "login",
+            Action::LoginAccount | Action::LoginAddress | Action::LoginDevice => "login",
             Action::Requests => "requests",
         };
         match ip {
@@ -167,6 +176,14 @@ impl Throttle {
             Ok(())
         } else {
             Err(bucket.wait(rule))
+        }
+    }
+
+    /// Gives back one token taken for work that turned out legitimate.
+    pub fn refund(&self, key: &str, rule: Rule, now: f64) {
+        if let Some(bucket) = self.buckets().get_mut(key) {
+            bucket.refill(rule, now);
+            bucket.tokens = (bucket.tokens + 1.0).min(f64::from(rule.burst));
         }
     }
 

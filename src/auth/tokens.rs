@@ -33,6 +33,10 @@ pub const SESSION_CLAIM: &str = "sid";
 pub enum Kind {
     Access,
     Refresh,
+    /// Proof that a browser or client signed in to an account before: it
+    /// buys a login throttle budget of its own (see `auth::credentials`).
+    /// Its type keeps it from ever passing as an access or refresh token.
+    Device,
 }
 
 impl Kind {
@@ -40,6 +44,7 @@ impl Kind {
         match self {
             Kind::Access => "access",
             Kind::Refresh => "refresh",
+            Kind::Device => "device",
         }
     }
 }
@@ -51,6 +56,7 @@ pub struct Keys {
     decoding: DecodingKey,
     access_lifetime: i64,
     refresh_lifetime: i64,
+    device_lifetime: i64,
     leeway: i64,
 }
 
@@ -85,6 +91,7 @@ impl Keys {
             decoding: DecodingKey::from_secret(secret.as_bytes()).map_err(bad_key)?,
             access_lifetime: settings.access_token_lifetime.as_i64(),
             refresh_lifetime: settings.refresh_token_lifetime.as_i64(),
+            device_lifetime: settings.device_token_lifetime.as_i64(),
             leeway: settings.leeway.as_i64(),
         })
     }
@@ -157,6 +164,7 @@ impl Keys {
         match kind {
             Kind::Access => self.access_lifetime,
             Kind::Refresh => self.refresh_lifetime,
+            Kind::Device => self.device_lifetime,
         }
     }
 

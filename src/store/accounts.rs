@@ -41,3 +41,72 @@ pub fn log_out_everywhere(conn: &mut Connection, id: i64, now: i64) -> Result<us
     tx.commit()?;
     Ok(revoked)
 }
+
+/// Why a staff change was not made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    NotFound,
+    NameTaken,
+    /// It would leave no active staff account.
+    LastStaff,
+}
+
+/// Renames, (de)activates and grants or removes staff in one immediate
+/// transaction, refusing to leave the instance without an active staff
+/// account; deactivation ends every session at once.
+pub fn change(
+    conn: &mut Connection,
+    id: i64,
+    username: Option<&str>,
+    is_staff: Option<bool>,
+    is_active: Option<bool>,
+    now: i64,
+) -> Result<Result<(), Refusal>> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let Some(user) = users::by_id(&tx, id)? else {
+        return Ok(Err(Refusal::NotFound));
+    };
+    let stays_staff = is_staff.unwrap_or(user.is_staff) && is_active.unwrap_or(user.is_active);
+    if user.is_staff && user.is_active && !stays_staff && other_active_staff(&tx, id)? == 0 {
+        return Ok(Err(Refusal::LastStaff));
+    }
+    if let Some(name) = username
+        && !users::rename(&tx, id, name)?
+    {
+        return Ok(Err(Refusal::NameTaken));
+    }
+    if let Some(staff) = is_staff {
+        users::set_staff(&tx, id, staff)?;
+    }
+    if let Some(active) = is_active {
+        users::set_active(&tx, id, active)?;
+        if !active {
+            users::cut_off_tokens(&tx, id, now)?;
+            sessions::revoke_all(&tx, id)?;
+        }
+    }
+    tx.commit()?;
+    Ok(Ok(()))
+}
+
+/// Deletes a user unless they are the last active staff account.
+pub fn delete(conn: &mut Connection, id: i64) -> Result<Result<(), Refusal>> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let Some(user) = users::by_id(&tx, id)? else {
+        return Ok(Err(Refusal::NotFound));
+    };
+    if user.is_staff && user.is_active && other_active_staff(&tx, id)? == 0 {
+        return Ok(Err(Refusal::LastStaff));
+    }
+    users::delete(&tx, id)?;
+    tx.commit()?;
+    Ok(Ok(()))
+}
+
+fn other_active_staff(conn: &Connection, id: i64) -> Result<i64> {
+    Ok(conn.query_row(
+        "SELECT COUNT(*) FROM users WHERE is_staff = 1 AND is_active = 1 AND id != ?1",
+        [id],
+        |r| r.get(0),
+    )?)
+}

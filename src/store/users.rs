@@ -155,6 +155,14 @@ pub fn set_password_hash(conn: &Connection, id: i64, hash: &str) -> Result<bool>
     )? == 1)
 }
 
+/// Swaps `old` for `new` only if `old` is still the stored hash.
+pub fn replace_password_hash(conn: &Connection, id: i64, old: &str, new: &str) -> Result<bool> {
+    Ok(conn.execute(
+        "UPDATE users SET password = ?3 WHERE id = ?1 AND password = ?2",
+        params![id, old, new],
+    )? == 1)
+}
+
 pub fn set_active(conn: &Connection, id: i64, active: bool) -> Result<bool> {
     Ok(conn.execute(
         "UPDATE users SET is_active = ?2 WHERE id = ?1",

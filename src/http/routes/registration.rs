@@ -6,7 +6,7 @@ use rocket::response::status::Custom;
 use rocket::serde::json::Json;
 use rocket::{Route, State, post, routes};
 
-use crate::auth::accounts::{self, NewUser, PublicUser};
+use crate::auth::accounts::{self, PublicUser};
 use crate::auth::pairs;
 use crate::config::Registration;
 use crate::error::{Error, Result};
@@ -31,12 +31,6 @@ async fn register(
     }
     pairs::throttle_requests(app, addr.0)?;
     let [username, password] = body.credentials(&app.settings)?;
-    let new = NewUser {
-        username,
-        password,
-        is_staff: false,
-        first_account: false,
-    };
-    let user = accounts::create_user(app, new).await?;
+    let user = accounts::register(app, username, password).await?;
     Ok(Custom(Status::Created, Json(PublicUser::of(&user))))
 }

@@ -19,15 +19,15 @@ use std::net::IpAddr;
 use rocket::http::{Cookie, CookieJar, SameSite, Status};
 use rocket::request::{FromRequest, Outcome, Request};
 use rocket::serde::json::Json;
-use rocket::{Route, State, post, routes};
+use rocket::{Responder, Route, State, post, routes};
 use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::auth::accounts;
-use crate::auth::pairs::{self, Pair};
+use crate::auth::pairs::{self, Pair, Replay};
 use crate::error::{Error, Result, stash};
 use crate::http::body::Body;
-use crate::http::client::ClientAddr;
+use crate::http::client::{ClientAddr, DEVICE_COOKIE, PresentedDevice};
 use crate::state::App;
 use crate::store::sessions::ClientInfo;
 
@@ -207,11 +207,43 @@ async fn login(
     jar: &CookieJar<'_>,
     client: ClientInfo,
     addr: ClientAddr,
+    device: PresentedDevice,
     body: Body,
 ) -> Result<Json<Session>> {
     let [username, password] = body.credentials(&app.settings)?;
-    let (user, pair) = pairs::log_in(app, &username, password, addr.0, client).await?;
-    answer(app, jar, &call, pair, None, user.username)
+    let device = device.0.as_deref();
+    let done = pairs::log_in(app, &username, password, addr.0, device, client).await?;
+    jar.add(device_cookie(app, done.device, call.secure));
+    answer(app, jar, &call, done.pair, None, done.user.username)
+}
+
+/// The device token, for the page: script never sees it, and it goes only
+/// to these endpoints (the sign-in is the one that reads it).
+fn device_cookie(app: &App, value: String, secure: bool) -> Cookie<'static> {
+    Cookie::build((DEVICE_COOKIE, value))
+        .path(COOKIE_PATH)
+        .http_only(true)
+        .same_site(SameSite::Strict)
+        .secure(secure)
+        .max_age(rocket::time::Duration::seconds(
+            app.settings.device_token_lifetime.as_i64(),
+        ))
+        .build()
+}
+
+/// Two tabs, or a retry after a lost answer, present the same cookie at
+/// nearly the same moment; inside this many seconds they get the same
+/// successor instead of tripping reuse detection.
+const TAB_REPLAY_SECONDS: i64 = 10;
+
+/// The answer to a refresh: a session, or none to renew.
+#[derive(Responder)]
+enum Renewed {
+    Session(Json<Session>),
+    /// No cookie at all: nothing is wrong, there is simply no session, so
+    /// the page's first probe is not an error response.
+    #[response(status = 204)]
+    NoSession(()),
 }
 
 /// Rotates the cookie's refresh token. A refused token also clears the
@@ -223,13 +255,12 @@ async fn refresh(
     jar: &CookieJar<'_>,
     client: ClientInfo,
     addr: ClientAddr,
-) -> Result<Json<Session>> {
-    pairs::throttle_requests(app, addr.0)?;
-    let raw = jar
-        .get(COOKIE)
-        .map(|c| c.value().to_string())
-        .ok_or(Error::NotAuthenticated)?;
-    let pair = match pairs::refresh(app, &raw, client).await {
+) -> Result<Renewed> {
+    let Some(raw) = jar.get(COOKIE).map(|c| c.value().to_string()) else {
+        return Ok(Renewed::NoSession(()));
+    };
+    let replay = Replay::AtLeast(TAB_REPLAY_SECONDS);
+    let pair = match pairs::refresh(app, &raw, addr.0, replay, client).await {
         Ok(pair) => pair,
         Err(e) => {
             if e.status() == Status::Unauthorized {
@@ -249,7 +280,7 @@ async fn refresh(
         Error::NotFound => Error::NoActiveAccountForToken,
         other => other,
     })?;
-    answer(app, jar, &call, pair, Some(&raw), user.username)
+    answer(app, jar, &call, pair, Some(&raw), user.username).map(Renewed::Session)
 }
 
 /// Ends the cookie's session and clears the cookie. A cookie that is
@@ -261,11 +292,10 @@ async fn logout(
     jar: &CookieJar<'_>,
     addr: ClientAddr,
 ) -> Result<Json<Value>> {
-    pairs::throttle_requests(app, addr.0)?;
     let raw = jar.get(COOKIE).map(|c| c.value().to_string());
     clear(jar, &call);
     if let Some(raw) = raw {
-        match pairs::blacklist(app, &raw).await {
+        match pairs::blacklist(app, &raw, addr.0).await {
             Ok(()) | Err(Error::Token(_)) => {}
             Err(e) => return Err(e),
         }

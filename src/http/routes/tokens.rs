@@ -1,13 +1,14 @@
 //! The Simple JWT endpoints: obtain, refresh, verify, blacklist.
 
+use rocket::http::Header;
 use rocket::serde::json::Json;
-use rocket::{Route, State, post, routes};
+use rocket::{Responder, Route, State, post, routes};
 use serde_json::{Value, json};
 
-use crate::auth::pairs::{self, Pair};
+use crate::auth::pairs::{self, Pair, Replay};
 use crate::error::Result;
 use crate::http::body::{Body, Field};
-use crate::http::client::ClientAddr;
+use crate::http::client::{ClientAddr, DEVICE_HEADER, PresentedDevice};
 use crate::state::App;
 use crate::store::sessions::ClientInfo;
 
@@ -24,16 +25,29 @@ pub fn aliases() -> Vec<Route> {
     routes![obtain_alias, refresh_alias]
 }
 
+/// The pair, and the device token in a header: the body stays exactly
+/// Simple JWT's.
+#[derive(Responder)]
+struct LoginAnswer {
+    pair: Json<Pair>,
+    device: Header<'static>,
+}
+
 #[post("/", data = "<body>")]
 async fn obtain(
     app: &State<App>,
     body: Body,
     client: ClientInfo,
     addr: ClientAddr,
-) -> Result<Json<Pair>> {
+    device: PresentedDevice,
+) -> Result<LoginAnswer> {
     let [username, password] = body.credentials(&app.settings)?;
-    let (_, pair) = pairs::log_in(app, &username, password, addr.0, client).await?;
-    Ok(Json(pair))
+    let device = device.0.as_deref();
+    let done = pairs::log_in(app, &username, password, addr.0, device, client).await?;
+    Ok(LoginAnswer {
+        pair: Json(done.pair),
+        device: Header::new(DEVICE_HEADER, done.device),
+    })
 }
 
 #[post("/", data = "<body>")]
@@ -42,8 +56,9 @@ async fn obtain_alias(
     body: Body,
     client: ClientInfo,
     addr: ClientAddr,
-) -> Result<Json<Pair>> {
-    obtain(app, body, client, addr).await
+    device: PresentedDevice,
+) -> Result<LoginAnswer> {
+    obtain(app, body, client, addr, device).await
 }
 
 #[post("/refresh", data = "<body>")]
@@ -53,9 +68,10 @@ async fn refresh(
     client: ClientInfo,
     addr: ClientAddr,
 ) -> Result<Json<Pair>> {
-    pairs::throttle_requests(app, addr.0)?;
     let raw = body.one(Field::token("refresh"))?;
-    pairs::refresh(app, &raw, client).await.map(Json)
+    pairs::refresh(app, &raw, addr.0, Replay::Configured, client)
+        .await
+        .map(Json)
 }
 
 #[post("/refresh", data = "<body>")]
@@ -69,15 +85,15 @@ async fn refresh_alias(
 }
 
 #[post("/verify", data = "<body>")]
-async fn verify(app: &State<App>, body: Body) -> Result<Json<Value>> {
+async fn verify(app: &State<App>, body: Body, addr: ClientAddr) -> Result<Json<Value>> {
     let raw = body.one(Field::token("token"))?;
-    pairs::verify(app, &raw).await?;
+    pairs::verify(app, &raw, addr.0).await?;
     Ok(Json(json!({})))
 }
 
 #[post("/blacklist", data = "<body>")]
-async fn blacklist(app: &State<App>, body: Body) -> Result<Json<Value>> {
+async fn blacklist(app: &State<App>, body: Body, addr: ClientAddr) -> Result<Json<Value>> {
     let raw = body.one(Field::token("refresh"))?;
-    pairs::blacklist(app, &raw).await?;
+    pairs::blacklist(app, &raw, addr.0).await?;
     Ok(Json(json!({})))
 }
