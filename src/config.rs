@@ -6,9 +6,10 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use ipnet::{IpNet, Ipv4Net};
 use rocket::figment::Figment;
 use rocket::figment::providers::{Env, Serialized};
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// A secret string whose `Debug` never prints the value, so settings can be
 /// logged at launch without leaking the signing key.
@@ -112,6 +113,79 @@ impl<'de> Deserialize<'de> for Seconds {
     }
 }
 
+/// The proxies whose `X-Forwarded-For` (and `X-Forwarded-Proto`) latch
+/// believes: addresses and CIDR ranges, written as strings
+/// (`"127.0.0.1"`, `"::1"`, `"10.0.0.0/8"`, `"fd00::/8"`). A bare address is
+/// its host-length network, so both forms are one type.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TrustedProxies(Vec<IpNet>);
+
+impl TrustedProxies {
+    /// Parses each entry, naming the first bad one.
+    pub fn parse<S: AsRef<str>>(entries: &[S]) -> Result<TrustedProxies, String> {
+        entries
+            .iter()
+            .map(|entry| {
+                let entry = entry.as_ref().trim();
+                entry
+                    .parse::<IpNet>()
+                    .or_else(|_| entry.parse::<IpAddr>().map(IpNet::from))
+                    .map(canonical)
+                    .map_err(|_| {
+                        format!(
+                            "{entry:?} is neither an IP address nor a CIDR range; \
+                             give e.g. \"127.0.0.1\", \"::1\" or \"10.0.0.0/8\""
+                        )
+                    })
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map(TrustedProxies)
+    }
+
+    /// Whether `peer` is one of the proxies. This is the one trust check:
+    /// every place that believes a forwarding header asks it. An
+    /// IPv4-mapped IPv6 peer (`::ffff:127.0.0.1`, what a dual-stack socket
+    /// reports) is compared as the IPv4 address it is.
+    pub fn trusts(&self, peer: IpAddr) -> bool {
+        let peer = peer.to_canonical();
+        self.0.iter().any(|net| net.contains(&peer))
+    }
+}
+
+/// The network without host bits, and an IPv4-mapped IPv6 range
+/// (`::ffff:10.0.0.0/104`) as the IPv4 range it names, since peers are
+/// compared in their canonical form.
+fn canonical(net: IpNet) -> IpNet {
+    if let IpNet::V6(v6) = net
+        && let Some(v4) = v6.addr().to_ipv4_mapped()
+        && let Some(prefix) = v6.prefix_len().checked_sub(96)
+        && let Ok(v4net) = Ipv4Net::new(v4, prefix)
+    {
+        return IpNet::V4(v4net.trunc());
+    }
+    net.trunc()
+}
+
+impl Serialize for TrustedProxies {
+    /// Addresses print bare, ranges with their prefix, as they are written.
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.iter().map(|net| {
+            if net.prefix_len() == net.max_prefix_len() {
+                net.addr().to_string()
+            } else {
+                net.to_string()
+            }
+        }))
+    }
+}
+
+impl<'de> Deserialize<'de> for TrustedProxies {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let entries = Vec::<String>::deserialize(d)?;
+        TrustedProxies::parse(&entries).map_err(serde::de::Error::custom)
+    }
+}
+
 /// Every latch setting. Defaults live in the `Default` impl and nowhere else;
 /// `Rocket.toml` documents each one.
 #[derive(Clone, Debug, Deserialize, Serialize)]
@@ -146,8 +220,8 @@ pub struct Settings {
     pub request_address_per_hour: u32,
     /// Distinct accounts and addresses remembered by the throttle.
     pub throttle_capacity: usize,
-    /// Proxies whose `X-Forwarded-For` is believed.
-    pub trusted_proxies: Vec<IpAddr>,
+    /// Proxies (addresses or CIDR ranges) whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: TrustedProxies,
     /// Force the `Secure` flag on the session cookie (it is always set over TLS).
     pub cookie_secure: bool,
     pub cleanup_interval: Seconds,
@@ -188,7 +262,7 @@ impl Default for Settings {
             request_address_burst: 60,
             request_address_per_hour: 3600,
             throttle_capacity: 10_000,
-            trusted_proxies: Vec::new(),
+            trusted_proxies: TrustedProxies::default(),
             cookie_secure: false,
             cleanup_interval: Seconds(3600),
             db_pool_size: 4,

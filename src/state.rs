@@ -2,6 +2,7 @@
 //! the command line), and the work that runs beside the server.
 
 use std::sync::Arc;
+use std::sync::atomic::AtomicUsize;
 
 use crate::auth::first_run::FirstRun;
 use crate::auth::hasher::Hasher;
@@ -20,6 +21,11 @@ pub struct App {
     pub throttle: Throttle,
     pub clock: Clock,
     pub first_run: FirstRun,
+    /// How many times latch warned that it ignored `X-Forwarded-For` from a
+    /// peer outside `trusted_proxies`: never more than once, so a client
+    /// that sends the header on every request cannot flood the log; kept
+    /// here so tests see the warning without reading logs.
+    pub untrusted_forwarded_warnings: AtomicUsize,
 }
 
 impl App {
@@ -53,6 +59,7 @@ impl App {
             throttle,
             clock: Clock::default(),
             first_run: FirstRun::default(),
+            untrusted_forwarded_warnings: AtomicUsize::new(0),
         })
     }
 

@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 
 use common::*;
 use latch::auth::throttle::{Rule, Throttle};
+use latch::config::TrustedProxies;
 use rocket::http::{ContentType, Header, Status};
 use serde_json::{Value, json};
 
@@ -76,6 +77,115 @@ fn forwarded_for_is_believed_only_from_trusted_proxies() {
         login_from(&proxied, "10.0.0.1:1", Some("9.9.9.9, 1.1.1.1"), "x", "y"),
         Status::TooManyRequests
     );
+}
+
+#[test]
+fn trusted_proxies_take_cidr_ranges() {
+    let t = app_with(|f| {
+        f.merge(("latch.login_address_burst", 2))
+            .merge(("latch.trusted_proxies", ["10.0.0.0/8", "fd00::/8"]))
+    });
+    // Any proxy inside the range is believed: each client behind it has its
+    // own budget, whichever proxy carried the request.
+    login_from(&t, "10.1.2.3:1", Some("1.1.1.1"), "x", "y");
+    login_from(&t, "10.200.0.9:1", Some("1.1.1.1"), "x", "y");
+    assert_eq!(
+        login_from(&t, "10.1.2.3:1", Some("1.1.1.1"), "x", "y"),
+        Status::TooManyRequests
+    );
+    assert_eq!(
+        login_from(&t, "[fd00::7]:1", Some("2.2.2.2"), "x", "y"),
+        Status::Unauthorized
+    );
+    // A dual-stack socket reports an IPv4 proxy as IPv4-mapped IPv6.
+    assert_eq!(
+        login_from(&t, "[::ffff:10.0.0.1]:1", Some("1.1.1.1"), "x", "y"),
+        Status::TooManyRequests,
+        "the mapped proxy is in 10.0.0.0/8, so 1.1.1.1 is the client"
+    );
+    assert_eq!(
+        login_from(&t, "[::ffff:10.0.0.1]:1", Some("3.3.3.3"), "x", "y"),
+        Status::Unauthorized
+    );
+
+    // One trust check, whichever way an IPv4 proxy is written or reported.
+    let ranges = TrustedProxies::parse(&["::ffff:172.16.0.0/108", "127.0.0.1"]).unwrap();
+    for (peer, trusted) in [
+        ("172.16.5.5", true),
+        ("::ffff:172.31.255.1", true),
+        ("::ffff:127.0.0.1", true),
+        ("172.32.0.1", false),
+        ("::1", false),
+    ] {
+        assert_eq!(ranges.trusts(peer.parse().unwrap()), trusted, "{peer}");
+    }
+
+    // A peer outside the ranges is the client, whatever its header says.
+    for spoof in ["4.4.4.4", "5.5.5.5"] {
+        login_from(&t, "192.168.0.1:1", Some(spoof), "x", "y");
+    }
+    assert_eq!(
+        login_from(&t, "192.168.0.1:1", Some("6.6.6.6"), "x", "y"),
+        Status::TooManyRequests,
+        "192.168.0.1 is not in the ranges; its header buys no fresh budget"
+    );
+}
+
+#[test]
+fn an_invalid_trusted_proxy_stops_the_launch_naming_the_key() {
+    for bad in ["10.0.0.0/33", "10.0.0/8", "localhost", "fd00::/129", ""] {
+        let dir = tempfile::tempdir().unwrap();
+        let figment = figment(dir.path()).merge(("latch.trusted_proxies", [bad]));
+        let err = latch::open(&figment)
+            .err()
+            .unwrap_or_else(|| panic!("{bad:?} accepted"))
+            .to_string();
+        assert!(err.contains("trusted_proxies"), "{bad:?}: {err}");
+        // Rocket's launch error panics when dropped unread.
+        let ignited = rocket::local::blocking::Client::tracked(latch::build(figment))
+            .map_err(|e| e.kind().to_string());
+        assert!(ignited.is_err(), "{bad:?}: Rocket ignited");
+    }
+    // Good entries, in every form, start.
+    let dir = tempfile::tempdir().unwrap();
+    let good = [
+        "127.0.0.1",
+        "::1",
+        "10.0.0.0/8",
+        "fd00::/8",
+        "::ffff:172.16.0.0/108",
+    ];
+    latch::open(&figment(dir.path()).merge(("latch.trusted_proxies", good)))
+        .unwrap_or_else(|e| panic!("{good:?} refused: {e}"));
+    // The binary refuses a bad one too, from the environment, naming it.
+    let dir = tempfile::tempdir().unwrap();
+    let out = latch_cmd(dir.path())
+        .arg("config")
+        .env("LATCH_TRUSTED_PROXIES", "[\"127.0.0.1\", \"10.0.0.0/33\"]")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert!(text.contains("trusted_proxies"), "{text}");
+    assert!(text.contains("10.0.0.0/33"), "{text}");
+}
+
+#[test]
+fn forwarded_for_from_an_untrusted_peer_is_warned_about_once() {
+    let warnings = |t: &TestApp| {
+        t.state()
+            .untrusted_forwarded_warnings
+            .load(std::sync::atomic::Ordering::Relaxed)
+    };
+    let t = app_with(|f| f.merge(("latch.trusted_proxies", ["10.0.0.0/8"])));
+    login_from(&t, "127.0.0.1:1", None, "x", "y");
+    login_from(&t, "10.0.0.1:1", Some("1.1.1.1"), "x", "y");
+    assert_eq!(warnings(&t), 0, "no header, or a trusted proxy: no warning");
+    login_from(&t, "127.0.0.1:1", Some("1.1.1.1"), "x", "y");
+    assert_eq!(warnings(&t), 1);
+    login_from(&t, "127.0.0.1:1", Some("1.1.1.1"), "x", "y");
+    login_from(&t, "192.168.0.1:1", Some("2.2.2.2"), "x", "y");
+    assert_eq!(warnings(&t), 1, "warned once, not per request");
 }
 
 #[test]

@@ -508,3 +508,119 @@ fn a_405_lists_the_allowed_methods() {
     assert_eq!(res.status(), Status::MethodNotAllowed);
     assert_eq!(res.headers().get_one("Allow"), Some("DELETE, GET, PATCH"));
 }
+
+/// A POST with the given Content-Type and the page's custom header, so the
+/// cookie endpoints' CSRF check passes and only the media type is judged.
+fn post_typed(t: &TestApp, path: &str, content_type: &str, body: &str) -> Status {
+    t.client
+        .post(path.to_string())
+        .header(Header::new("Content-Type", content_type.to_string()))
+        .header(Header::new("X-Requested-With", "latch"))
+        .body(body)
+        .dispatch()
+        .status()
+}
+
+#[test]
+fn json_in_another_charset_is_415() {
+    let t = app();
+    t.user("alice", PASSWORD, false);
+    let credentials = json!({"username": "alice", "password": PASSWORD}).to_string();
+    for path in ["/api/token/", "/api/session/login"] {
+        for media in [
+            "application/json; charset=utf-16",
+            "application/json; charset=ISO-8859-1",
+            "application/json; charset=utf8",
+        ] {
+            let res = t
+                .client
+                .post(path)
+                .header(Header::new("Content-Type", media))
+                .header(Header::new("X-Requested-With", "latch"))
+                .body(credentials.clone())
+                .dispatch();
+            assert_eq!(res.status(), Status::UnsupportedMediaType, "{path} {media}");
+            assert_eq!(
+                body(res),
+                json!({"detail": format!("Unsupported media type \"{media}\" in request.")}),
+                "{path} {media}"
+            );
+        }
+        for media in [
+            "application/json",
+            "application/json; charset=utf-8",
+            "application/json; charset=UTF-8",
+            "application/json; charset=\"utf-8\"",
+        ] {
+            assert_eq!(
+                post_typed(&t, path, media, &credentials),
+                Status::Ok,
+                "{path} {media}"
+            );
+        }
+    }
+    // Every endpoint that reads a body, and the cookie endpoints that read none.
+    for path in ["/api/token/refresh/", "/api/session/refresh"] {
+        assert_eq!(
+            post_typed(&t, path, "application/json; charset=utf-16", "{}"),
+            Status::UnsupportedMediaType,
+            "{path}"
+        );
+    }
+}
+
+#[test]
+fn a_form_field_given_twice_is_400() {
+    let t = app();
+    t.user("alice", PASSWORD, false);
+    let res = t
+        .client
+        .post("/api/token/")
+        .header(ContentType::Form)
+        .body("username=alice&username=mallory&password=correct+horse+battery+staple")
+        .dispatch();
+    assert_eq!(res.status(), Status::BadRequest);
+    assert_eq!(
+        body(res),
+        json!({"username": ["This field was given more than once."]})
+    );
+
+    let (_, refresh) = t.login("alice", PASSWORD);
+    let boundary = "XyZboundary";
+    let part = |value: &str| {
+        format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"refresh\"\r\n\r\n{value}\r\n"
+        )
+    };
+    let multipart = format!("{}{}--{boundary}--\r\n", part(&refresh), part(&refresh));
+    let res = t
+        .client
+        .post("/api/token/refresh/")
+        .header(Header::new(
+            "Content-Type",
+            format!("multipart/form-data; boundary={boundary}"),
+        ))
+        .body(multipart)
+        .dispatch();
+    assert_eq!(res.status(), Status::BadRequest);
+    assert_eq!(
+        body(res),
+        json!({"refresh": ["This field was given more than once."]})
+    );
+
+    let id = t.user("bob", PASSWORD, false);
+    t.user("root", PASSWORD, true);
+    let (staff, _) = t.login("root", PASSWORD);
+    let res = t
+        .client
+        .patch(format!("/api/admin/users/{id}/"))
+        .header(Header::new("Authorization", format!("Bearer {staff}")))
+        .header(ContentType::Form)
+        .body("is_active=false&is_active=false")
+        .dispatch();
+    assert_eq!(res.status(), Status::BadRequest);
+    assert_eq!(
+        body(res),
+        json!({"is_active": ["This field was given more than once."]})
+    );
+}

@@ -3,6 +3,7 @@
 
 use rocket::data::{self, Data, FromData, ToByteUnit};
 use rocket::form::{Form, FromForm};
+use rocket::http::ContentType;
 use rocket::request::Request;
 use serde_json::{Map, Value};
 
@@ -19,20 +20,24 @@ const DEFAULT_JSON_LIMIT_KIB: u64 = 16;
 pub struct Body(pub Map<String, Value>);
 
 /// Every field any form-bodied endpoint reads; unknown fields are ignored.
+/// Each collects every value sent under its name: Rocket would otherwise
+/// keep the first and drop the rest without a word, and a request that says
+/// `is_active=false&is_active=true` means nothing clear.
 #[derive(Debug, FromForm)]
 struct FormFields {
-    username: Option<String>,
-    password: Option<String>,
-    refresh: Option<String>,
-    token: Option<String>,
-    old_password: Option<String>,
-    new_password: Option<String>,
-    is_active: Option<String>,
-    is_staff: Option<String>,
+    username: Vec<String>,
+    password: Vec<String>,
+    refresh: Vec<String>,
+    token: Vec<String>,
+    old_password: Vec<String>,
+    new_password: Vec<String>,
+    is_active: Vec<String>,
+    is_staff: Vec<String>,
 }
 
 impl FormFields {
-    fn into_map(self) -> Map<String, Value> {
+    /// The fields sent once, or a 400 naming each field sent more than once.
+    fn into_map(self) -> Result<Map<String, Value>, Error> {
         let fields = [
             ("username", self.username),
             ("password", self.password),
@@ -43,10 +48,25 @@ impl FormFields {
             ("is_active", self.is_active),
             ("is_staff", self.is_staff),
         ];
-        fields
-            .into_iter()
-            .filter_map(|(k, v)| v.map(|v| (k.to_string(), Value::String(v))))
-            .collect()
+        let mut map = Map::new();
+        let mut repeated: FieldErrors = Vec::new();
+        for (name, mut values) in fields {
+            match values.len() {
+                0 => {}
+                1 => {
+                    map.insert(name.to_string(), Value::String(values.remove(0)));
+                }
+                _ => repeated.push((
+                    name.to_string(),
+                    vec!["This field was given more than once.".to_string()],
+                )),
+            }
+        }
+        if repeated.is_empty() {
+            Ok(map)
+        } else {
+            Err(Error::Fields(repeated))
+        }
     }
 }
 
@@ -189,6 +209,21 @@ fn python_type(value: &Value) -> &'static str {
     }
 }
 
+/// JSON is UTF-8 (RFC 8259 §8.1) and latch reads it as such, so a body
+/// declared in another charset would be misread: refuse it with the 415
+/// that names the media type as sent, as DRF does for what it cannot parse.
+/// Only `utf-8`, in any case, is accepted.
+pub fn json_charset(content_type: &ContentType) -> Result<(), Error> {
+    let acceptable = content_type
+        .param("charset")
+        .is_none_or(|charset| charset.trim_matches('"').eq_ignore_ascii_case("utf-8"));
+    if acceptable {
+        Ok(())
+    } else {
+        Err(Error::UnsupportedMediaType(content_type.to_string()))
+    }
+}
+
 async fn read_json(req: &Request<'_>, data: Data<'_>) -> Result<Map<String, Value>, Error> {
     let limit = req
         .limits()
@@ -229,11 +264,12 @@ async fn parse<'r>(req: &'r Request<'_>, mut data: Data<'r>) -> Result<Body, Err
         return Err(Error::UnsupportedMediaType(String::new()));
     };
     if content_type.is_json() {
+        json_charset(content_type)?;
         return read_json(req, data).await.map(Body);
     }
     if content_type.is_form() || content_type.is_form_data() {
         return match Form::<FormFields>::from_data(req, data).await {
-            data::Outcome::Success(form) => Ok(Body(form.into_inner().into_map())),
+            data::Outcome::Success(form) => form.into_inner().into_map().map(Body),
             data::Outcome::Error((_, errors)) => {
                 // Our fields have no length rules, so a length error is
                 // Rocket's body limit.

@@ -1,11 +1,12 @@
 //! Who is calling: the client's address (through trusted proxies only)
 //! and what the session list shows of it.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr};
+use std::sync::atomic::Ordering;
 
-use rocket::State;
 use rocket::request::{FromRequest, Outcome, Request};
 
+use crate::config::TrustedProxies;
 use crate::error::Error;
 use crate::state::App;
 use crate::store::sessions::ClientInfo;
@@ -15,24 +16,51 @@ use crate::store::sessions::ClientInfo;
 #[derive(Debug, Clone, Copy)]
 pub struct ClientAddr(pub IpAddr);
 
-pub fn client_addr(req: &Request<'_>, trusted: &[IpAddr]) -> IpAddr {
-    let peer = req
-        .remote()
-        .map(|r| r.ip())
-        .unwrap_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
-    if !trusted.contains(&peer) {
+/// The connected peer, IPv4-mapped IPv6 shown as the IPv4 address it is, so
+/// one client has one throttle budget however the socket reports it.
+fn peer(req: &Request<'_>) -> IpAddr {
+    req.remote()
+        .map(|r| r.ip().to_canonical())
+        .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
+}
+
+pub fn client_addr(req: &Request<'_>, trusted: &TrustedProxies) -> IpAddr {
+    let peer = peer(req);
+    if !trusted.trusts(peer) {
         return peer;
     }
     let hops: Vec<IpAddr> = req
         .headers()
         .get("X-Forwarded-For")
         .flat_map(|v| v.split(','))
-        .filter_map(|h| h.trim().parse().ok())
+        .filter_map(|h| h.trim().parse::<IpAddr>().ok())
+        .map(|ip| ip.to_canonical())
         .collect();
     hops.into_iter()
         .rev()
-        .find(|ip| !trusted.contains(ip))
+        .find(|ip| !trusted.trusts(*ip))
         .unwrap_or(peer)
+}
+
+/// Behind a proxy that is not in `trusted_proxies` every client looks like
+/// the proxy and shares one throttle budget; the header says so, so say it
+/// in the log, once per process (per [`App`]), since any client can send
+/// the header and a warning per request would flood the log.
+fn warn_untrusted_forwarded(req: &Request<'_>, app: &App) {
+    let peer = peer(req);
+    if app.settings.trusted_proxies.trusts(peer) || !req.headers().contains("X-Forwarded-For") {
+        return;
+    }
+    let first = app
+        .untrusted_forwarded_warnings
+        .compare_exchange(0, 1, Ordering::Relaxed, Ordering::Relaxed)
+        .is_ok();
+    if first {
+        rocket::warn!(
+            "X-Forwarded-For from {peer} ignored: that peer is not in trusted_proxies; \
+             behind a reverse proxy, set trusted_proxies so throttling sees client addresses"
+        );
+    }
 }
 
 #[rocket::async_trait]
@@ -40,13 +68,11 @@ impl<'r> FromRequest<'r> for ClientAddr {
     type Error = Error;
 
     async fn from_request(req: &'r Request<'_>) -> Outcome<Self, Error> {
-        let trusted = req
-            .guard::<&State<App>>()
-            .await
-            .succeeded()
-            .map(|app| app.settings.trusted_proxies.as_slice())
-            .unwrap_or(&[]);
-        Outcome::Success(ClientAddr(client_addr(req, trusted)))
+        let Some(app) = req.rocket().state::<App>() else {
+            return Outcome::Success(ClientAddr(peer(req)));
+        };
+        warn_untrusted_forwarded(req, app);
+        Outcome::Success(ClientAddr(client_addr(req, &app.settings.trusted_proxies)))
     }
 }
 
@@ -57,7 +83,7 @@ impl<'r> FromRequest<'r> for ClientInfo {
     async fn from_request(req: &'r Request<'_>) -> Outcome<Self, Error> {
         let ClientAddr(ip) = match ClientAddr::from_request(req).await {
             Outcome::Success(addr) => addr,
-            _ => ClientAddr(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED)),
+            _ => ClientAddr(IpAddr::V4(Ipv4Addr::UNSPECIFIED)),
         };
         Outcome::Success(ClientInfo {
             user_agent: req

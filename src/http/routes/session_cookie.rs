@@ -14,8 +14,6 @@
 //! header `X-Requested-With: latch`, which a cross-site page cannot add
 //! without a CORS preflight latch never grants.
 
-use std::net::IpAddr;
-
 use rocket::http::{Cookie, CookieJar, SameSite, Status};
 use rocket::request::{FromRequest, Outcome, Request};
 use rocket::serde::json::Json;
@@ -25,8 +23,9 @@ use serde_json::{Value, json};
 
 use crate::auth::accounts;
 use crate::auth::pairs::{self, Pair, Replay};
+use crate::config::TrustedProxies;
 use crate::error::{Error, Result, stash};
-use crate::http::body::Body;
+use crate::http::body::{self, Body};
 use crate::http::client::{ClientAddr, DEVICE_COOKIE, PresentedDevice};
 use crate::state::App;
 use crate::store::sessions::ClientInfo;
@@ -84,8 +83,8 @@ fn same_origin(origin: &str, host: &str, tls: bool) -> bool {
 }
 
 /// The peer is a configured proxy that says the client used https.
-fn forwarded_https(req: &Request<'_>, trusted: &[IpAddr]) -> bool {
-    let peer_trusted = req.remote().is_some_and(|r| trusted.contains(&r.ip()));
+fn forwarded_https(req: &Request<'_>, trusted: &TrustedProxies) -> bool {
+    let peer_trusted = req.remote().is_some_and(|r| trusted.trusts(r.ip()));
     peer_trusted
         && req
             .headers()
@@ -120,7 +119,7 @@ fn check(req: &Request<'_>, app: &App) -> Result<BrowserCall> {
         }
     }
     match req.content_type() {
-        Some(t) if t.is_json() => {}
+        Some(t) if t.is_json() => body::json_charset(t)?,
         other => {
             let named = other.map(|t| t.to_string()).unwrap_or_default();
             return Err(Error::UnsupportedMediaType(named));
