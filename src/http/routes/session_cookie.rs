@@ -19,7 +19,7 @@ use std::net::IpAddr;
 use rocket::http::{Cookie, CookieJar, SameSite, Status};
 use rocket::request::{FromRequest, Outcome, Request};
 use rocket::serde::json::Json;
-use rocket::{Route, State, post, routes};
+use rocket::{Either, Route, State, post, routes};
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -215,7 +215,9 @@ async fn login(
 }
 
 /// Rotates the cookie's refresh token. A refused token also clears the
-/// cookie: it will never work again.
+/// cookie: it will never work again. No cookie at all is no error but
+/// `204 No Content`: the page asks on every first visit, and a 401 there
+/// would be a console error in every browser.
 #[post("/refresh")]
 async fn refresh(
     app: &State<App>,
@@ -223,12 +225,11 @@ async fn refresh(
     jar: &CookieJar<'_>,
     client: ClientInfo,
     addr: ClientAddr,
-) -> Result<Json<Session>> {
+) -> Result<Either<Json<Session>, Status>> {
     pairs::throttle_requests(app, addr.0)?;
-    let raw = jar
-        .get(COOKIE)
-        .map(|c| c.value().to_string())
-        .ok_or(Error::NotAuthenticated)?;
+    let Some(raw) = jar.get(COOKIE).map(|c| c.value().to_string()) else {
+        return Ok(Either::Right(Status::NoContent));
+    };
     let pair = match pairs::refresh(app, &raw, client).await {
         Ok(pair) => pair,
         Err(e) => {
@@ -249,7 +250,7 @@ async fn refresh(
         Error::NotFound => Error::NoActiveAccountForToken,
         other => other,
     })?;
-    answer(app, jar, &call, pair, Some(&raw), user.username)
+    answer(app, jar, &call, pair, Some(&raw), user.username).map(Either::Left)
 }
 
 /// Ends the cookie's session and clears the cookie. A cookie that is
