@@ -4,13 +4,20 @@
 // /api/session/...; this script never sees it. The access token lives only
 // in the `session` variable below: nothing is written to localStorage,
 // sessionStorage or a readable cookie. Tabs share the cookie, so refreshes
-// are serialized with a Web Lock (two tabs rotating the same refresh token
-// at once would trip reuse detection and end the session), and a tab that
-// refreshes tells the others over a BroadcastChannel so they skip theirs.
+// are serialized (two tabs rotating the same refresh token at once would
+// trip reuse detection and end the session): with a Web Lock where the
+// browser has them, else (plain http on a host other than localhost is no
+// secure context, so no Web Locks) with a lease in localStorage that holds
+// only an owner id and an expiry. A tab that refreshes tells the others
+// over a BroadcastChannel so they skip theirs.
 'use strict';
 
 (() => {
   const LOCK = 'latch-refresh';
+  /** The localStorage lease: how long it holds unless renewed, how long a
+   *  writer waits before re-reading it to see whether its write won. */
+  const LEASE_MS = 10000;
+  const CONFIRM_MS = 150;
   const UNREACHABLE = "Can't reach the server. Check your connection and try again.";
   const VIEWS = ['loading-view', 'setup-view', 'login-view', 'account-view'];
   const channel = 'BroadcastChannel' in window ? new BroadcastChannel('latch') : null;
@@ -44,10 +51,12 @@
       throw new Unreachable();
     }
     let data = null;
-    try {
-      data = await res.json();
-    } catch (e) {
-      data = null;
+    if (res.status !== 204) {
+      try {
+        data = await res.json();
+      } catch (e) {
+        data = null;
+      }
     }
     return { status: res.status, ok: res.ok, data, retryAfter: res.headers.get('Retry-After') };
   }
@@ -116,7 +125,73 @@
 
   function withLock(fn) {
     if (navigator.locks && navigator.locks.request) return navigator.locks.request(LOCK, fn);
-    return fn();
+    return withLease(fn);
+  }
+
+  const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+  function randomId() {
+    const bytes = crypto.getRandomValues(new Uint8Array(16));
+    return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+  }
+
+  /** The current lease, {owner, expires}, or null; throws if storage does. */
+  function readLease() {
+    try {
+      const lease = JSON.parse(localStorage.getItem(LOCK));
+      return lease && typeof lease.owner === 'string' && typeof lease.expires === 'number' ? lease : null;
+    } catch (e) {
+      if (e instanceof SyntaxError) return null;
+      throw e;
+    }
+  }
+
+  function writeLease(owner) {
+    localStorage.setItem(LOCK, JSON.stringify({ owner, expires: Date.now() + LEASE_MS }));
+  }
+
+  /**
+   * The lock without Web Locks: take a free or expired lease, wait, read it
+   * back, and go ahead only if our write is the one that stayed (another
+   * tab writing at the same moment overwrites it, and then it goes ahead
+   * and we wait). Renewed while `fn` runs, removed after. Without usable
+   * storage there is nothing to coordinate with: `fn` runs alone.
+   */
+  async function withLease(fn) {
+    const owner = randomId();
+    try {
+      for (;;) {
+        const lease = readLease();
+        if (!lease || lease.expires < Date.now()) {
+          writeLease(owner);
+          await sleep(CONFIRM_MS);
+          const kept = readLease();
+          if (kept && kept.owner === owner) break;
+        }
+        await sleep(50 + Math.random() * 100);
+      }
+    } catch (e) {
+      return fn();
+    }
+    const renew = setInterval(() => {
+      try {
+        const lease = readLease();
+        if (lease && lease.owner === owner) writeLease(owner);
+      } catch (e) {
+        // Storage went away: the lease will expire by itself.
+      }
+    }, LEASE_MS / 3);
+    try {
+      return await fn();
+    } finally {
+      clearInterval(renew);
+      try {
+        const lease = readLease();
+        if (lease && lease.owner === owner) localStorage.removeItem(LOCK);
+      } catch (e) {
+        // As above.
+      }
+    }
   }
 
   function broadcast(message) {
@@ -126,13 +201,15 @@
   /**
    * Rotates the cookie for a new access token, one tab at a time. Unless
    * forced, skips when another tab already did it while this one waited.
-   * Resolves 'ok', 'fresh' or 'signed-out'; throws on 429, 5xx, no network.
+   * Resolves 'ok', 'fresh' or 'signed-out' (a 401, or 204: no cookie, so
+   * no session); throws on 429, 5xx, no network.
    */
   function refresh(force) {
     return withLock(async () => {
       if (!force && session && session.accessExpires - serverNow() > margin() + 1) return 'fresh';
       const res = await call('/api/session/refresh', { body: {} });
-      if (res.ok) {
+      if (res.status === 204) return 'signed-out';
+      if (res.ok && res.data) {
         adopt(res.data);
         broadcast({ type: 'session', data: res.data });
         return 'ok';

@@ -10,7 +10,7 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use common::webdriver::{Browser, Process, start_driver};
+use common::webdriver::{Browser, INSECURE_HOST, Process, start_driver};
 use common::{PASSWORD, free_port};
 use serde_json::{Value, json};
 
@@ -80,6 +80,51 @@ fn me(port: u16, access: &str) -> (u16, Value) {
     let (status, body) =
         common::http(port, "GET", "/api/me/", &[("Authorization", &bearer)], b"").expect("latch");
     (status, serde_json::from_str(&body).unwrap_or(Value::Null))
+}
+
+/// Creates the first account, admin, with the printed link's token, over
+/// HTTP: the browser's first visit is then a real first visit.
+fn create_admin(latch: &Latch) {
+    let token = latch.setup_url.split_once('#').expect("a token").1;
+    let body = json!({"token": token, "username": "admin", "password": PASSWORD});
+    let (status, answer) = common::http(
+        latch.port,
+        "POST",
+        "/api/setup",
+        &[("Content-Type", "application/json")],
+        body.to_string().as_bytes(),
+    )
+    .expect("latch");
+    assert_eq!(status, 201, "{answer}");
+}
+
+/// Waits out what a page still loads after it shows (the icon), so that
+/// its console messages are in before they are read.
+fn settle(browser: &Browser) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while browser.run("return document.readyState;") != "complete" {
+        assert!(Instant::now() < deadline, "the page never finished loading");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_millis(500));
+}
+
+/// No token in script-readable storage. Without Web Locks, localStorage may
+/// hold the refresh lease, and it may hold only an owner id and an expiry.
+fn assert_only_a_lease_in_storage(browser: &Browser) {
+    let seen = browser.run(
+        "return {cookie: document.cookie, session: sessionStorage.length, \
+                 local: Object.entries(localStorage)};",
+    );
+    assert_eq!(seen["cookie"], "", "{seen}");
+    assert_eq!(seen["session"], 0, "{seen}");
+    for entry in seen["local"].as_array().expect("entries") {
+        assert_eq!(entry[0], "latch-refresh", "{seen}");
+        let lease: Value = serde_json::from_str(entry[1].as_str().unwrap_or("")).expect("JSON");
+        let mut keys: Vec<&String> = lease.as_object().expect("an object").keys().collect();
+        keys.sort();
+        assert_eq!(keys, ["expires", "owner"], "{seen}");
+    }
 }
 
 fn sign_in(browser: &Browser, password: &str) {
@@ -257,4 +302,133 @@ fn the_login_page_in_chromium() {
     drop(latch.process);
     sign_in(&browser, PASSWORD);
     browser.wait_for_text("#login-error", "Can't reach the server");
+}
+
+#[test]
+fn a_visit_a_sign_in_a_reload_and_a_sign_out_log_no_console_error() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let profile = tempfile::tempdir().expect("profile dir");
+    let driver = start_driver();
+    let latch = start_latch(dir.path());
+    create_admin(&latch);
+    let browser = Browser::open(&driver, profile.path());
+    let base = format!("http://127.0.0.1:{}", latch.port);
+    // Whatever the browser logged before the page, e.g. about its profile.
+    browser.console_log();
+
+    // The first visit asks for a session there is none of, and for the icon.
+    browser.goto(&format!("{base}/"));
+    browser.wait_for_text("#login-title", "Sign in");
+    settle(&browser);
+    browser.assert_no_console_error("the first visit");
+    let icon = browser.run(
+        "return fetch('/favicon.ico').then((r) => [r.status, r.headers.get('Content-Type')]);",
+    );
+    assert_eq!(icon, json!([200, "image/svg+xml"]));
+
+    sign_in(&browser, PASSWORD);
+    browser.wait_for_text("#account-title", "Signed in as admin");
+    browser.wait_for_text("#sessions-list", "This browser");
+    browser.assert_no_console_error("the sign-in");
+
+    browser.reload();
+    browser.wait_for_text("#account-title", "Signed in as admin");
+    browser.wait_for_text("#sessions-list", "This browser");
+    settle(&browser);
+    browser.assert_no_console_error("the reload");
+
+    browser.click("#logout-button");
+    browser.wait_for_text("#banner", "You have logged out.");
+    browser.reload();
+    browser.wait_for_text("#login-title", "Sign in");
+    settle(&browser);
+    browser.assert_no_console_error("the sign-out and the visit after it");
+    browser.assert_no_token_in_storage();
+}
+
+#[test]
+fn without_web_locks_two_tabs_still_share_one_session() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let profile = tempfile::tempdir().expect("profile dir");
+    let driver = start_driver();
+    let latch = start_latch(dir.path());
+    create_admin(&latch);
+    let browser = Browser::open(&driver, profile.path());
+    // Plain http on a name other than localhost: no secure context, so no
+    // Web Locks; the page falls back to its localStorage lease.
+    let base = format!("http://{INSECURE_HOST}:{}", latch.port);
+    browser.console_log();
+
+    browser.goto(&format!("{base}/"));
+    browser.wait_for_text("#login-title", "Sign in");
+    assert_eq!(
+        browser.run("return [isSecureContext, 'locks' in navigator];"),
+        json!([false, false]),
+        "the page runs without Web Locks"
+    );
+    sign_in(&browser, PASSWORD);
+    browser.wait_for_text("#account-title", "Signed in as admin");
+
+    // A second tab resumes the session from the shared cookie; the first
+    // takes the second's new access token from the broadcast.
+    let first_tab = browser.new_tab();
+    browser.goto(&format!("{base}/"));
+    browser.wait_for_text("#account-title", "Signed in as admin");
+    let second_token = browser.access_token();
+    browser.switch_to(&first_tab);
+    browser.wait_for_new_token("");
+    assert_eq!(browser.access_token(), second_token, "the broadcast token");
+    let second_tab = browser
+        .command("GET", "/window/handles", json!({}))
+        .as_array()
+        .and_then(|all| {
+            all.iter()
+                .find(|h| **h != Value::String(first_tab.clone()))
+                .cloned()
+        })
+        .and_then(|h| h.as_str().map(str::to_string))
+        .expect("the second tab");
+
+    // Both tabs hold the same access token, so their timed refreshes come
+    // due together, through two access-token lifetimes; unserialized, the
+    // second to send the cookie would trip reuse detection.
+    let mut last = second_token;
+    for _ in 0..2 {
+        let renewed = browser.wait_for_new_token(&last);
+        std::thread::sleep(Duration::from_secs(ACCESS_LIFETIME / 2));
+        for tab in [&second_tab, &first_tab] {
+            browser.switch_to(tab);
+            browser.wait_for_text("#account-title", "Signed in as admin");
+            assert!(!browser.displayed("#banner"), "{}", browser.text("#banner"));
+            let token = browser.access_token();
+            assert_eq!(me(latch.port, &token).0, 200, "both tabs stay signed in");
+            assert_only_a_lease_in_storage(&browser);
+        }
+        last = renewed;
+    }
+    let bearer = format!("Bearer {}", browser.access_token());
+    let (status, sessions) = common::http(
+        latch.port,
+        "GET",
+        "/api/sessions/",
+        &[("Authorization", &bearer)],
+        b"",
+    )
+    .expect("latch");
+    let sessions: Value = serde_json::from_str(&sessions).unwrap_or(Value::Null);
+    assert_eq!(status, 200);
+    assert_eq!(
+        sessions.as_array().map(Vec::len),
+        Some(1),
+        "one session, not forked: {sessions}"
+    );
+    browser.assert_no_console_error("two tabs refreshing together");
+
+    // The lease is released after each refresh.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while browser.run("return localStorage.length;") != 0 {
+        assert!(Instant::now() < deadline, "the lease was never released");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    browser.assert_no_token_in_storage();
 }

@@ -283,18 +283,37 @@ async fn refresh_rotates_the_cookie_and_the_old_one_is_dead() {
 }
 
 #[rocket::async_test]
-async fn refresh_without_a_cookie_is_204_and_with_a_bad_one_401() {
+async fn refresh_without_a_cookie_is_204_and_with_a_dead_one_401() {
     let t = cookie_app().await;
-    // No cookie is no error: there is no session, and the page's first
-    // probe must not log one.
+    // No cookie: no session, which is no error (the page asks on every
+    // first visit, and a 401 would be a console error there).
     let res = t
         .page_post("/api/session/refresh", json!({}))
         .dispatch()
         .await;
     assert_eq!(res.status(), Status::NoContent);
-    assert_eq!(res.into_string().await.unwrap_or_default(), "");
+    assert!(set_cookies(&res).is_empty(), "nothing to clear");
+    assert!(res.into_bytes().await.unwrap_or_default().is_empty());
+    // Still behind the CSRF check.
+    let res = t
+        .client
+        .post("/api/session/refresh")
+        .header(ContentType::JSON)
+        .header(Header::new("Host", HOST))
+        .body("{}")
+        .dispatch()
+        .await;
+    assert_eq!(res.status(), Status::Forbidden);
     let res = t.refresh("not-a-token").await;
     assert_eq!(res.status(), Status::Unauthorized);
+    assert!(res.headers().get_one("WWW-Authenticate").is_some());
+    assert!(
+        set_cookies(&res)
+            .iter()
+            .any(|c| c.starts_with(&format!("{COOKIE}=;"))),
+        "the dead cookie is cleared: {:?}",
+        set_cookies(&res)
+    );
     assert_eq!(
         json_body(res).await,
         json!({"detail": "Token is invalid", "code": "token_not_valid"})
@@ -410,6 +429,19 @@ async fn the_page_is_served_with_strict_headers_and_revalidates() {
             .await;
         assert_eq!(res.status(), Status::Ok);
     }
+    // The icon, linked from the page and at the path browsers ask anyway.
+    for path in ["/static/favicon.svg", "/favicon.ico"] {
+        let res = t.client.get(path).dispatch().await;
+        assert_eq!(res.status(), Status::Ok, "{path}");
+        assert_eq!(res.content_type(), Some(ContentType::SVG), "{path}");
+        let svg = res.into_string().await.unwrap();
+        assert!(svg.starts_with("<svg") && !svg.contains("<script"), "{svg}");
+    }
+    let html = t.client.get("/").dispatch().await.into_string().await;
+    assert!(
+        html.unwrap_or_default()
+            .contains(r#"<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">"#)
+    );
     // Other methods get the contract's JSON 405.
     for (res, method) in [
         (t.client.post("/").dispatch().await, "POST"),

@@ -15,6 +15,10 @@ use super::free_port;
 
 /// How long a page may take to show what a test waits for.
 pub const WAIT: Duration = Duration::from_secs(20);
+/// A host name Chromium resolves to loopback (see `Browser::open`): plain
+/// http there is not a secure context, unlike 127.0.0.1 and localhost, so a
+/// page opened on it has no Web Locks.
+pub const INSECURE_HOST: &str = "latch.test";
 /// The key WebDriver wraps element references in.
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
@@ -135,11 +139,14 @@ impl Browser {
             "--disable-component-update".into(),
             "--disable-sync".into(),
             "--window-size=390,844".into(),
+            format!("--host-resolver-rules=MAP {INSECURE_HOST} 127.0.0.1"),
             format!("--user-data-dir={}", profile.display()),
         ];
         let capabilities = json!({"capabilities": {"alwaysMatch": {
             "browserName": "chrome",
             "goog:chromeOptions": {"binary": chromium, "args": args},
+            // Keeps the console, for `console_log`.
+            "goog:loggingPrefs": {"browser": "ALL"},
         }}});
         let (status, body) = http(
             driver.port,
@@ -279,6 +286,26 @@ impl Browser {
             );
             std::thread::sleep(Duration::from_millis(200));
         }
+    }
+
+    /// What the browser's consoles logged since the last call (chromedriver
+    /// hands each entry out once): `{level, message, source, timestamp}`.
+    pub fn console_log(&self) -> Vec<Value> {
+        let log = self.command("POST", "/se/log", json!({"type": "browser"}));
+        log.as_array().cloned().unwrap_or_default()
+    }
+
+    /// The console logged no error (level `SEVERE`) since the last call.
+    pub fn assert_no_console_error(&self, during: &str) {
+        let severe: Vec<Value> = self
+            .console_log()
+            .into_iter()
+            .filter(|entry| entry["level"] == "SEVERE")
+            .collect();
+        assert!(
+            severe.is_empty(),
+            "console errors during {during}: {severe:#?}"
+        );
     }
 
     pub fn access_token(&self) -> String {

@@ -31,7 +31,7 @@ pub const PAGE_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'se
 pub const BASE: &str = "/";
 
 pub fn routes() -> Vec<Route> {
-    routes![index, setup, asset]
+    routes![index, setup, favicon, asset]
 }
 
 /// The page: sign-in, the signed-in view, and (by path) first-run setup.
@@ -45,6 +45,13 @@ fn index() -> Result<Asset, Error> {
 #[get("/setup")]
 fn setup() -> Result<Asset, Error> {
     Asset::named("index.html")
+}
+
+/// Browsers ask for `/favicon.ico` whatever the page links; answer with
+/// the page's own icon rather than a 404 in every console.
+#[get("/favicon.ico")]
+fn favicon() -> Result<Asset, Error> {
+    Asset::named("favicon.svg")
 }
 
 /// The page's files. One flat directory: a single segment cannot climb

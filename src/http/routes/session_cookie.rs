@@ -246,7 +246,9 @@ enum Renewed {
 }
 
 /// Rotates the cookie's refresh token. A refused token also clears the
-/// cookie: it will never work again.
+/// cookie: it will never work again. No cookie at all is no error but
+/// `204 No Content`: the page asks on every first visit, and a 401 there
+/// would be a console error in every browser.
 #[post("/refresh")]
 async fn refresh(
     app: &State<App>,
