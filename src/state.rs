@@ -8,6 +8,7 @@ use crate::auth::first_run::FirstRun;
 use crate::auth::hasher::Hasher;
 use crate::auth::throttle::Throttle;
 use crate::auth::tokens::{Keys, random_hex};
+use crate::auth::usernames;
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::error::StartError;
@@ -33,6 +34,13 @@ impl App {
     /// start-up and the CLI.
     pub fn open(settings: Settings) -> Result<App, StartError> {
         let db = Db::open(&settings.database, settings.db_pool_size)?;
+        // Names from before `username_key` existed get theirs before any
+        // request can register a look-alike of them.
+        db.run_blocking(|conn| store::users::fill_missing_keys(conn, usernames::key))
+            .map_err(|source| StartError::Database {
+                path: settings.database.clone(),
+                source,
+            })?;
         let secret = match &settings.signing_key {
             Some(key) => key.expose().to_string(),
             None => {

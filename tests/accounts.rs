@@ -513,3 +513,133 @@ fn usernames_are_nfkc_normalised_on_creation() {
         "the same name once normalised"
     );
 }
+
+const INVALID: &str = "Enter a valid username. This value may contain only letters, numbers, and @/./+/-/_ characters.";
+const MIXED: &str =
+    "Enter a valid username. This value may not mix letters from different scripts.";
+const TAKEN: &str = "A user with that username already exists.";
+
+fn register(t: &TestApp, name: &str) -> (Status, Value) {
+    let res = t.post_json(
+        "/api/register/",
+        json!({"username": name, "password": "a decent passphrase"}),
+    );
+    (res.status(), body(res))
+}
+
+/// Names that pass for `alice`, or for nothing at all, are refused; plain
+/// names in one script still register.
+#[test]
+fn look_alike_and_invisible_usernames_are_refused_at_registration() {
+    let t = app_with(|f| f.merge(("latch.registration", "open")));
+    assert_eq!(register(&t, "alice").0, Status::Created);
+    for (name, message) in [
+        ("Alice", TAKEN),
+        ("ALICE", TAKEN),
+        // All Cyrillic: one script, but the same skeleton.
+        ("\u{0430}\u{04CF}\u{0456}\u{0441}\u{0435}", TAKEN),
+        // Cyrillic а among Latin letters.
+        ("\u{0430}lice", MIXED),
+        ("alpha\u{03B1}", MIXED),
+        ("\u{3164}", INVALID),
+        ("alice\u{3164}", INVALID),
+        ("\u{115F}", INVALID),
+        ("\u{115F}bob", INVALID),
+        ("\u{FFA0}", INVALID),
+        ("bob\u{200B}", INVALID),
+        ("b\u{00AD}ob", INVALID),
+        // Combining marks only, or first.
+        ("\u{093F}\u{0940}", INVALID),
+        ("\u{093F}ab", INVALID),
+        // Tatweel stretching an Arabic name.
+        ("\u{0639}\u{0640}\u{0644}\u{064A}", INVALID),
+    ] {
+        let (status, body) = register(&t, name);
+        assert_eq!(status, Status::BadRequest, "{name:?}: {body}");
+        assert_eq!(body, json!({"username": [message]}), "{name:?}");
+    }
+    for name in [
+        "carol",
+        "alice.smith@example.com",
+        "\u{0438}\u{0432}\u{0430}\u{043D}",
+        "taro\u{592A}\u{90CE}",
+        "\u{0639}\u{0644}\u{064A}",
+    ] {
+        assert_eq!(register(&t, name).0, Status::Created, "{name:?}");
+    }
+    t.login("alice", "a decent passphrase");
+}
+
+#[test]
+fn staff_renames_follow_the_same_username_rules() {
+    let t = app();
+    t.user("admin", PASSWORD, true);
+    let alice = t.user("alice", PASSWORD, false);
+    let bob = t.user("bob", PASSWORD, false);
+    let (admin, _) = t.login("admin", PASSWORD);
+    let rename = |id: i64, name: &str| {
+        let path = format!("/api/admin/users/{id}/");
+        let res = call(&t, "PATCH", &path, &admin, Some(json!({"username": name})));
+        (res.status(), body(res))
+    };
+    for (name, message) in [
+        ("Alice", TAKEN),
+        ("\u{0430}lice", MIXED),
+        ("bob\u{3164}", INVALID),
+        ("\u{115F}", INVALID),
+        ("b\u{0640}ob", INVALID),
+    ] {
+        let (status, body) = rename(bob, name);
+        assert_eq!(status, Status::BadRequest, "{name:?}: {body}");
+        assert_eq!(body, json!({"username": [message]}), "{name:?}");
+    }
+    // A user may change the case of their own name; the key is theirs.
+    let (status, body) = rename(alice, "Alice");
+    assert_eq!(status, Status::Ok, "{body}");
+    assert_eq!(body["username"], "Alice");
+    assert_eq!(rename(bob, "alice").0, Status::BadRequest);
+    assert_eq!(rename(bob, "robert").0, Status::Ok);
+    t.login("robert", PASSWORD);
+}
+
+/// A database from before the rule may hold `alice` and `Alice`: both keep
+/// logging in, and neither name can be taken a third time.
+#[test]
+fn legacy_look_alike_names_keep_working() {
+    let TestApp { client, dir } = app();
+    let app_state = client.rocket().state::<latch::state::App>().unwrap();
+    let hash = app_state.hasher.hash_blocking(PASSWORD).unwrap();
+    app_state
+        .db
+        .run_blocking(|conn| {
+            // Back to schema 1, as an older latch left it.
+            conn.execute_batch(
+                "DROP INDEX users_username_key;
+                 ALTER TABLE users DROP COLUMN username_key;
+                 PRAGMA user_version = 1;",
+            )?;
+            for name in ["alice", "Alice"] {
+                conn.execute(
+                    "INSERT INTO users (username, password, is_active, is_staff, date_joined)
+                     VALUES (?1, ?2, 1, 0, 0)",
+                    rusqlite::params![name, hash],
+                )?;
+            }
+            Ok(())
+        })
+        .unwrap();
+    drop(client);
+    let t = TestApp {
+        client: rocket::local::blocking::Client::tracked(latch::build(
+            figment(dir.path()).merge(("latch.registration", "open")),
+        ))
+        .unwrap(),
+        dir,
+    };
+    t.login("alice", PASSWORD);
+    t.login("Alice", PASSWORD);
+    let (status, body) = register(&t, "ALICE");
+    assert_eq!(status, Status::BadRequest);
+    assert_eq!(body, json!({"username": [TAKEN]}));
+    assert_eq!(register(&t, "alicia").0, Status::Created);
+}

@@ -96,22 +96,36 @@ fn usernames_are_unique_after_normalisation() {
     let name = latch::auth::usernames::normalize("ﬁle");
     assert_eq!(name, "file");
     t.user(&name, PASSWORD, false);
-    let created = t
-        .state()
-        .db
-        .run_blocking(|c| {
-            latch::store::users::create(
-                c,
-                &latch::auth::usernames::normalize("ﬁle"),
-                "x",
-                false,
-                now(),
-            )
-        })
-        .unwrap();
-    assert!(created.is_none(), "duplicate refused");
-    // Case-sensitive, as Django.
-    t.user("File", PASSWORD, false);
+    let create = |raw: &str| {
+        let name = latch::auth::usernames::normalize(raw);
+        let key = latch::auth::usernames::key(&name);
+        t.state()
+            .db
+            .run_blocking(|c| latch::store::users::create(c, &name, &key, "x", false, now()))
+            .unwrap()
+    };
+    assert!(create("ﬁle").is_none(), "duplicate refused");
+    // Case and look-alikes share the key, so the store refuses them too.
+    assert!(create("File").is_none(), "case-insensitive");
+    assert!(create("f\u{0456}le").is_none(), "Cyrillic і");
+    assert!(create("files").is_some(), "a different name");
+}
+
+#[test]
+fn the_username_key_folds_case_and_look_alikes() {
+    use latch::auth::usernames::key;
+    assert_eq!(key("Alice"), key("alice"));
+    assert_eq!(key("ALICE"), key("alice"));
+    assert_eq!(key("\u{0430}lice"), key("alice"), "Cyrillic а");
+    assert_eq!(key("\u{0410}LICE"), key("alice"), "Cyrillic А");
+    assert_eq!(key("ａｌｉｃｅ"), key("alice"), "fullwidth, through NFKC");
+    assert_eq!(key("user0"), key("userO"));
+    assert_eq!(
+        key("paypal"),
+        key("\u{0440}\u{0430}\u{0443}\u{0440}\u{0430}l")
+    );
+    assert_ne!(key("alice"), key("alicia"));
+    assert_ne!(key("bob"), key("bib"));
 }
 
 #[test]

@@ -87,17 +87,18 @@ pub async fn hash_new_user(app: &App, checked: CheckedUser) -> Result<HashedUser
     Ok(HashedUser { user, hash })
 }
 
-/// `Ok(None)`: the name is taken, or (for the first account) the instance
-/// already has a user.
+/// `Ok(None)`: the name or a look-alike of it is taken, or (for the first
+/// account) the instance already has a user.
 pub async fn insert_new_user(app: &App, hashed: HashedUser) -> Result<Option<User>> {
     let now = app.now();
     let HashedUser { user, hash } = hashed;
+    let key = usernames::key(&user.username);
     app.db
         .run(move |conn| {
             if user.first_account {
-                users::create_first(conn, &user.username, &hash, now)
+                users::create_first(conn, &user.username, &key, &hash, now)
             } else {
-                users::create(conn, &user.username, &hash, user.is_staff, now)
+                users::create(conn, &user.username, &key, &hash, user.is_staff, now)
             }
         })
         .await
@@ -213,7 +214,8 @@ pub async fn update_user(app: &App, id: i64, changes: UserChanges) -> Result<Use
     let outcome = app
         .db
         .run(move |conn| {
-            let name = username.as_deref();
+            let name = username.as_deref().map(|n| (n, usernames::key(n)));
+            let name = name.as_ref().map(|(n, k)| (*n, k.as_str()));
             account_store::change(conn, id, name, changes.is_staff, changes.is_active, now)
         })
         .await?;

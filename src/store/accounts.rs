@@ -51,13 +51,13 @@ pub enum Refusal {
     LastStaff,
 }
 
-/// Renames, (de)activates and grants or removes staff in one immediate
+/// Renames (`username` is the name and its look-alike key), (de)activates and grants or removes staff in one immediate
 /// transaction, refusing to leave the instance without an active staff
 /// account; deactivation ends every session at once.
 pub fn change(
     conn: &mut Connection,
     id: i64,
-    username: Option<&str>,
+    username: Option<(&str, &str)>,
     is_staff: Option<bool>,
     is_active: Option<bool>,
     now: i64,
@@ -70,8 +70,8 @@ pub fn change(
     if user.is_staff && user.is_active && !stays_staff && other_active_staff(&tx, id)? == 0 {
         return Ok(Err(Refusal::LastStaff));
     }
-    if let Some(name) = username
-        && !users::rename(&tx, id, name)?
+    if let Some((name, key)) = username
+        && !users::rename(&tx, id, name, key)?
     {
         return Ok(Err(Refusal::NameTaken));
     }

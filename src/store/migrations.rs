@@ -56,6 +56,14 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX refresh_tokens_session ON refresh_tokens(session_id);
     CREATE INDEX refresh_tokens_expires ON refresh_tokens(expires);
     "#,
+    // 2: the key two usernames may not share (see `auth::usernames::key`).
+    // Not UNIQUE: a database from before it may hold names that collide,
+    // and both accounts keep working. SQLite cannot compute the key, so
+    // start-up fills it for existing rows (`users::fill_missing_keys`).
+    r#"
+    ALTER TABLE users ADD COLUMN username_key TEXT;
+    CREATE INDEX users_username_key ON users(username_key);
+    "#,
 ];
 
 /// The schema version this binary writes.

@@ -55,18 +55,25 @@ pub fn rfc3339(unix: i64) -> String {
 const COLUMNS: &str =
     "id, username, password, is_active, is_staff, date_joined, last_login, tokens_valid_after";
 
-/// Creates a user; `Ok(None)` when the name is taken.
+/// Creates a user; `Ok(None)` when the name, or another name with the same
+/// `key`, is taken.
+///
+/// One statement: SQLite takes the write lock before it reads, so two
+/// registrations of look-alike names cannot both pass the check.
 pub fn create(
     conn: &Connection,
     username: &str,
+    key: &str,
     password_hash: &str,
     is_staff: bool,
     now: i64,
 ) -> Result<Option<User>> {
     let inserted = conn.execute(
-        "INSERT INTO users (username, password, is_active, is_staff, date_joined)
-         VALUES (?1, ?2, 1, ?3, ?4) ON CONFLICT(username) DO NOTHING",
-        params![username, password_hash, is_staff, now],
+        "INSERT INTO users (username, username_key, password, is_active, is_staff, date_joined)
+         SELECT ?1, ?2, ?3, 1, ?4, ?5
+         WHERE NOT EXISTS (SELECT 1 FROM users WHERE username_key = ?2)
+         ON CONFLICT(username) DO NOTHING",
+        params![username, key, password_hash, is_staff, now],
     )?;
     if inserted == 0 {
         return Ok(None);
@@ -80,6 +87,7 @@ pub fn create(
 pub fn create_first(
     conn: &mut Connection,
     username: &str,
+    key: &str,
     password_hash: &str,
     now: i64,
 ) -> Result<Option<User>> {
@@ -87,7 +95,7 @@ pub fn create_first(
     if count(&tx)? > 0 {
         return Ok(None);
     }
-    let user = create(&tx, username, password_hash, true, now)?;
+    let user = create(&tx, username, key, password_hash, true, now)?;
     tx.commit()?;
     Ok(user)
 }
@@ -177,13 +185,39 @@ pub fn set_staff(conn: &Connection, id: i64, staff: bool) -> Result<bool> {
     )? == 1)
 }
 
-/// Renames a user; `Ok(false)` when the new name is taken.
-pub fn rename(conn: &Connection, id: i64, username: &str) -> Result<bool> {
+/// Renames a user; `Ok(false)` when the new name, or another user's name
+/// with the same `key`, is taken. Keeping one's own name always succeeds,
+/// even where an older database holds a look-alike of it.
+pub fn rename(conn: &Connection, id: i64, username: &str, key: &str) -> Result<bool> {
     let changed = conn.execute(
-        "UPDATE OR IGNORE users SET username = ?2 WHERE id = ?1",
-        params![id, username],
+        "UPDATE OR IGNORE users SET username = ?2, username_key = ?3
+         WHERE id = ?1
+           AND NOT EXISTS (SELECT 1 FROM users o WHERE o.username_key = ?3 AND o.id <> ?1)",
+        params![id, username, key],
     )?;
     Ok(changed == 1 || by_id(conn, id)?.is_some_and(|u| u.username == username))
+}
+
+/// Gives every user without a key one, computed by `key_of` (the rule
+/// lives above the store). Rows only lack a key after the migration that
+/// added the column; two processes starting at once take turns on the
+/// write lock and write the same keys.
+pub fn fill_missing_keys(conn: &mut Connection, key_of: impl Fn(&str) -> String) -> Result<usize> {
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let missing = tx
+        .prepare("SELECT id, username FROM users WHERE username_key IS NULL")?
+        .query_map([], |row| {
+            Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    for (id, username) in &missing {
+        tx.execute(
+            "UPDATE users SET username_key = ?2 WHERE id = ?1",
+            params![id, key_of(username)],
+        )?;
+    }
+    tx.commit()?;
+    Ok(missing.len())
 }
 
 /// Deletes a user and, through the foreign key, their sessions. The refresh

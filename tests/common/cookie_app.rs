@@ -47,7 +47,10 @@ impl CookieApp {
         let name = name.to_string();
         let now = app.now();
         app.db
-            .run(move |conn| latch::store::users::create(conn, &name, &hash, false, now))
+            .run(move |conn| {
+                let key = latch::auth::usernames::key(&name);
+                latch::store::users::create(conn, &name, &key, &hash, false, now)
+            })
             .await
             .expect("create")
             .expect("new name");

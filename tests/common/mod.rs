@@ -58,7 +58,14 @@ impl TestApp {
         let hash = app.hasher.hash_blocking(password).expect("hash");
         app.db
             .run_blocking(|conn| {
-                latch::store::users::create(conn, name, &hash, staff, self.state().now())
+                latch::store::users::create(
+                    conn,
+                    name,
+                    &latch::auth::usernames::key(name),
+                    &hash,
+                    staff,
+                    self.state().now(),
+                )
             })
             .expect("create")
             .expect("new name")
