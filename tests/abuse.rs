@@ -1,4 +1,4 @@
-//! Issue 6: throttling, bounded state, limits, headers and forged tokens.
+//! Throttling, bounded state, limits, headers and forged tokens.
 
 mod common;
 

@@ -182,3 +182,32 @@ fn session_commands() {
         serde_json::from_str(&ok(d, &["session", "list", "alice"], None)).unwrap();
     assert_eq!(listed, serde_json::json!([]));
 }
+
+#[test]
+fn the_shell_can_promote_and_demote_but_not_remove_the_last_staff() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    ok(
+        d,
+        &["user", "add", "root", "--staff", "--password-stdin"],
+        Some(&format!("{PASSWORD}\n")),
+    );
+    ok(
+        d,
+        &["user", "add", "bob", "--password-stdin"],
+        Some(&format!("{PASSWORD}\n")),
+    );
+    let refused = "the last active staff account";
+    assert!(fails(d, &["user", "demote", "root"], None).contains(refused));
+    assert!(fails(d, &["user", "deactivate", "root"], None).contains(refused));
+    assert!(fails(d, &["user", "delete", "root"], None).contains(refused));
+    assert!(ok(d, &["user", "promote", "bob"], None).contains("promoted bob"));
+    assert!(ok(d, &["user", "demote", "root"], None).contains("demoted root"));
+    let list = ok(d, &["user", "list"], None);
+    // bob: active and staff.
+    assert!(
+        list.lines()
+            .any(|l| l.contains("bob") && l.matches("true").count() == 2),
+        "{list}"
+    );
+}

@@ -96,14 +96,12 @@ impl<'r> FromRequest<'r> for ClientInfo {
     }
 }
 
-/// The device token a client presented: the page's `latch_device` cookie,
-/// or an API client's `X-Latch-Device` header. Unchecked here; see
-/// `auth::credentials`.
+/// The device token an API client presented in `X-Latch-Device` (the page
+/// presents its own in the `latch_device` cookie, to the cookie endpoints
+/// only). Unchecked here; see `auth::credentials`.
 #[derive(Debug, Clone, Default)]
 pub struct PresentedDevice(pub Option<String>);
 
-/// The page's device cookie: sent only to the cookie-session endpoints.
-pub const DEVICE_COOKIE: &str = "latch_device";
 /// The header API clients send their device token back in, and in which
 /// a successful `POST /api/token/` hands them a new one.
 pub const DEVICE_HEADER: &str = "X-Latch-Device";
@@ -113,15 +111,7 @@ impl<'r> FromRequest<'r> for PresentedDevice {
     type Error = Error;
 
     async fn from_request(req: &'r Request<'_>) -> Outcome<Self, Error> {
-        let presented = req
-            .headers()
-            .get_one(DEVICE_HEADER)
-            .map(str::to_string)
-            .or_else(|| {
-                req.cookies()
-                    .get(DEVICE_COOKIE)
-                    .map(|c| c.value().to_string())
-            });
+        let presented = req.headers().get_one(DEVICE_HEADER).map(str::to_string);
         Outcome::Success(PresentedDevice(presented))
     }
 }

@@ -26,9 +26,12 @@ use crate::auth::pairs::{self, Pair, Replay};
 use crate::config::TrustedProxies;
 use crate::error::{Error, Result, stash};
 use crate::http::body::{self, Body};
-use crate::http::client::{ClientAddr, DEVICE_COOKIE, PresentedDevice};
+use crate::http::client::ClientAddr;
 use crate::state::App;
 use crate::store::sessions::ClientInfo;
+
+/// The page's device token (see `auth::credentials`), on the same path.
+pub const DEVICE_COOKIE: &str = "latch_device";
 
 /// The cookie's name and path: sent to `/api/session/...` and nowhere else.
 pub const COOKIE: &str = "latch_refresh";
@@ -206,11 +209,11 @@ async fn login(
     jar: &CookieJar<'_>,
     client: ClientInfo,
     addr: ClientAddr,
-    device: PresentedDevice,
     body: Body,
 ) -> Result<Json<Session>> {
     let [username, password] = body.credentials(&app.settings)?;
-    let device = device.0.as_deref();
+    let device = jar.get(DEVICE_COOKIE).map(|c| c.value().to_string());
+    let device = device.as_deref();
     let done = pairs::log_in(app, &username, password, addr.0, device, client).await?;
     jar.add(device_cookie(app, done.device, call.secure));
     answer(app, jar, &call, done.pair, None, done.user.username)
