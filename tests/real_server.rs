@@ -2,64 +2,8 @@
 
 mod common;
 
-use std::sync::{Arc, Barrier};
-
 use common::*;
 use serde_json::json;
-
-fn setup_user(dir: &std::path::Path) {
-    let status = latch_cmd(dir)
-        .args(["user", "add", "alice", "--password-stdin"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .and_then(|mut child| {
-            use std::io::Write;
-            child
-                .stdin
-                .take()
-                .unwrap()
-                .write_all(format!("{PASSWORD}\n").as_bytes())?;
-            child.wait()
-        })
-        .expect("user add");
-    assert!(status.success());
-}
-
-fn login(server: &Server) -> (String, String) {
-    let (status, body) = server.post_json(
-        "/api/token/",
-        &json!({"username": "alice", "password": PASSWORD}),
-    );
-    assert_eq!(status, 200, "{body}");
-    (
-        body["access"].as_str().unwrap().to_string(),
-        body["refresh"].as_str().unwrap().to_string(),
-    )
-}
-
-/// Fires `n` refreshes of one token at once; returns each (status, body).
-fn race(server: &Server, refresh: &str, n: usize) -> Vec<(u16, String)> {
-    let barrier = Arc::new(Barrier::new(n));
-    let body = json!({"refresh": refresh}).to_string();
-    let threads: Vec<_> = (0..n)
-        .map(|_| {
-            let (barrier, body, port) = (barrier.clone(), body.clone(), server.port);
-            std::thread::spawn(move || {
-                barrier.wait();
-                http(
-                    port,
-                    "POST",
-                    "/api/token/refresh/",
-                    &[("Content-Type", "application/json")],
-                    body.as_bytes(),
-                )
-                .expect("request")
-            })
-        })
-        .collect();
-    threads.into_iter().map(|t| t.join().unwrap()).collect()
-}
 
 const GENEROUS: [(&str, &str); 2] = [
     ("LATCH_REQUEST_ADDRESS_BURST", "10000"),
@@ -69,10 +13,10 @@ const GENEROUS: [(&str, &str); 2] = [
 #[test]
 fn fifty_concurrent_refreshes_have_exactly_one_winner() {
     let dir = tempfile::tempdir().unwrap();
-    setup_user(dir.path());
+    add_user(dir.path(), "alice", false);
     let server = Server::start(dir.path(), &GENEROUS);
-    let (_, refresh) = login(&server);
-    let results = race(&server, &refresh, 50);
+    let (_, refresh) = server_login(&server, "alice");
+    let results = refresh_race(&server, &refresh, 50);
     let winners = results.iter().filter(|(s, _)| *s == 200).count();
     assert_eq!(winners, 1, "{results:?}");
     for (status, body) in results.iter().filter(|(s, _)| *s != 200) {
@@ -84,12 +28,12 @@ fn fifty_concurrent_refreshes_have_exactly_one_winner() {
 #[test]
 fn within_grace_concurrent_refreshes_all_get_the_same_successor() {
     let dir = tempfile::tempdir().unwrap();
-    setup_user(dir.path());
+    add_user(dir.path(), "alice", false);
     let mut env = GENEROUS.to_vec();
     env.push(("LATCH_REFRESH_REUSE_GRACE", "30"));
     let server = Server::start(dir.path(), &env);
-    let (_, refresh) = login(&server);
-    let results = race(&server, &refresh, 20);
+    let (_, refresh) = server_login(&server, "alice");
+    let results = refresh_race(&server, &refresh, 20);
     assert!(results.iter().all(|(s, _)| *s == 200), "{results:?}");
     let first = &results[0].1;
     assert!(
@@ -101,10 +45,10 @@ fn within_grace_concurrent_refreshes_all_get_the_same_successor() {
 #[test]
 fn a_revoked_token_stays_revoked_after_sigkill() {
     let dir = tempfile::tempdir().unwrap();
-    setup_user(dir.path());
+    add_user(dir.path(), "alice", false);
     let server = Server::start(dir.path(), &GENEROUS);
-    let (_, logged_out) = login(&server);
-    let (_, rotated) = login(&server);
+    let (_, logged_out) = server_login(&server, "alice");
+    let (_, rotated) = server_login(&server, "alice");
     let (status, _) = server.post_json("/api/token/blacklist/", &json!({"refresh": logged_out}));
     assert_eq!(status, 200);
     let (status, _) = server.post_json("/api/token/refresh/", &json!({"refresh": rotated}));
@@ -119,7 +63,7 @@ fn a_revoked_token_stays_revoked_after_sigkill() {
         assert_eq!(body["detail"], "Token is blacklisted");
     }
     // The user survived too, and the key: a login works and verifies.
-    let (access, _) = login(&server);
+    let (access, _) = server_login(&server, "alice");
     let (status, body) = server.request(
         "GET",
         "/api/me/",

@@ -9,6 +9,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
 use latch::state::App;
@@ -314,4 +315,64 @@ fn read_response(reader: &mut impl BufRead) -> std::io::Result<(u16, String)> {
         reader.read_to_end(&mut body)?;
     }
     Ok((status, String::from_utf8_lossy(&body).into_owned()))
+}
+
+/// Adds a user (password [`PASSWORD`]) with the real CLI.
+pub fn add_user(dir: &Path, name: &str, staff: bool) {
+    let mut args = vec!["user", "add", name, "--password-stdin"];
+    if staff {
+        args.push("--staff");
+    }
+    let status = latch_cmd(dir)
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write;
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(format!("{PASSWORD}\n").as_bytes())?;
+            child.wait()
+        })
+        .expect("user add");
+    assert!(status.success());
+}
+
+/// Logs `name` in on a real server; returns `(access, refresh)`.
+pub fn server_login(server: &Server, name: &str) -> (String, String) {
+    let (status, body) = server.post_json(
+        "/api/token/",
+        &json!({"username": name, "password": PASSWORD}),
+    );
+    assert_eq!(status, 200, "{body}");
+    (
+        body["access"].as_str().unwrap().to_string(),
+        body["refresh"].as_str().unwrap().to_string(),
+    )
+}
+
+/// Fires `n` refreshes of one token at once; returns each (status, body).
+pub fn refresh_race(server: &Server, refresh: &str, n: usize) -> Vec<(u16, String)> {
+    let barrier = Arc::new(Barrier::new(n));
+    let body = json!({"refresh": refresh}).to_string();
+    let threads: Vec<_> = (0..n)
+        .map(|_| {
+            let (barrier, body, port) = (barrier.clone(), body.clone(), server.port);
+            std::thread::spawn(move || {
+                barrier.wait();
+                http(
+                    port,
+                    "POST",
+                    "/api/token/refresh/",
+                    &[("Content-Type", "application/json")],
+                    body.as_bytes(),
+                )
+                .expect("request")
+            })
+        })
+        .collect();
+    threads.into_iter().map(|t| t.join().unwrap()).collect()
 }
