@@ -138,7 +138,7 @@ def mint(user_id: str, count: int, outfile: str) -> None:
 
 def enum(url: str, rounds: int, user: str, password: str,
          inactive_user: str, inactive_password: str) -> None:
-    """Login timing for the three failure kinds of issue 6.
+    """Login timing for the three kinds of failed login.
 
     Interleaved (a, b, c, a, b, c, ...) on one keep-alive connection each,
     so drift on a shared machine (another build starting, CPU frequency)
@@ -170,6 +170,31 @@ def enum(url: str, rounds: int, user: str, password: str,
         print(f"enum_{k}_n={len(ms)}")
     same = len({next(iter(bodies[k])) for k in kinds}) == 1
     print(f"enum_same_answer={'yes' if same else 'no'}")
+
+
+def guesses(url: str, user: str) -> None:
+    """What an attacker gets against one account at the server's throttle
+    settings: wrong passwords, each from a new address (the server trusts
+    this host as a proxy, so X-Forwarded-For is the client), until the
+    account is throttled. The burst is counted; the refill rate is what the
+    429's Retry-After says one more guess costs in waiting."""
+    conn = _conn(url)
+    burst, retry_after = 0, None
+    for i in range(10_000):
+        body = json.dumps({"username": user, "password": "wrong-" + secrets.token_hex(8)})
+        headers = {"Content-Type": "application/json",
+                   "X-Forwarded-For": f"198.18.{i // 250}.{i % 250 + 1}"}
+        conn.request("POST", "/api/token/", body, headers)
+        resp = conn.getresponse()
+        resp.read()
+        if resp.status == 429:
+            retry_after = int(resp.getheader("Retry-After", "0") or 0)
+            break
+        burst += 1
+    per_hour = burst + (3600 / retry_after if retry_after else float("inf"))
+    print(f"attacker_burst={burst}")
+    print(f"attacker_retry_after_s={retry_after}")
+    print(f"attacker_per_hour={per_hour:.0f}")
 
 
 # ---------------------------------------------------------------- report
@@ -222,6 +247,13 @@ def report(results: str, markdown_out: str) -> None:
           f"{ms(num(key + '_p50_us'))} | {ms(num(key + '_p99_us'))} | "
           f"{mib(num(key + '_rss_peak_kb'))} | {mib(num(key + '_rss_after_kb'))} | {errs} |")
     p("")
+
+    if "attacker_per_hour" in r:
+        p(f"Failed logins an attacker gets against one account from unknown devices "
+          f"(default throttles, a new address each time): a burst of "
+          f"{r['attacker_burst']}, then one every {r['attacker_retry_after_s']} s: "
+          f"about {r['attacker_per_hour']} per hour.")
+        p("")
 
     checks = []
 
@@ -364,6 +396,8 @@ def main(argv: list[str]) -> None:
         mint(args[0], int(args[1]), args[2])
     elif cmd == "enum":
         enum(args[0], int(args[1]), *args[2:6])
+    elif cmd == "guesses":
+        guesses(args[0], args[1])
     elif cmd == "report":
         report(args[0], args[1])
     elif cmd == "fold":
