@@ -644,3 +644,52 @@ fn legacy_look_alike_names_keep_working() {
     assert_eq!(body, json!({"username": [TAKEN]}));
     assert_eq!(register(&t, "alicia").0, Status::Created);
 }
+
+#[test]
+fn staff_pagination_follows_drf() {
+    let t = app();
+    t.user("boss", PASSWORD, true);
+    for i in 0..4 {
+        t.user(&format!("user{i}"), PASSWORD, false);
+    }
+    let (admin, _) = t.login("boss", PASSWORD);
+    let get = |query: &str, host: Option<&str>| {
+        let mut req = t
+            .client
+            .get(format!("/api/admin/users/{query}"))
+            .header(Header::new("Authorization", format!("Bearer {admin}")));
+        if let Some(host) = host {
+            req = req.header(Header::new("Host", host.to_string()));
+        }
+        let res = req.dispatch();
+        (res.status(), body(res))
+    };
+    let invalid = (Status::NotFound, json!({"detail": "Invalid page."}));
+    for query in [
+        "?page=4&page_size=2",
+        "?page=0",
+        "?page=-1",
+        "?page=abc",
+        "?page=1.5",
+        "?page=99999999999999999999",
+    ] {
+        assert_eq!(get(query, None), invalid, "{query}");
+    }
+    // `last` is the last page.
+    let (status, last) = get("?page=last&page_size=2", None);
+    assert_eq!(status, Status::Ok);
+    assert_eq!(last["results"].as_array().unwrap().len(), 1);
+    // A bad page_size falls back to the default and is not echoed.
+    for query in ["?page_size=0", "?page_size=-3", "?page_size=abc"] {
+        let (status, page) = get(query, None);
+        assert_eq!(status, Status::Ok, "{query}");
+        assert_eq!(page["results"].as_array().unwrap().len(), 5, "{query}");
+        assert_eq!(page["next"], Value::Null, "{query}");
+    }
+    // Links never carry the Host header a client chose.
+    let (_, page) = get("?page_size=2", Some("evil.example"));
+    let next = page["next"].as_str().unwrap();
+    assert_eq!(next, "/api/admin/users/?page=2&page_size=2");
+    let (_, page) = get("?page=2&page_size=2", Some("evil.example"));
+    assert_eq!(page["previous"], "/api/admin/users/?page=1&page_size=2");
+}
