@@ -286,8 +286,8 @@ def report(results: str, markdown_out: str) -> None:
     check("first answer after start", f"{num('first_answer_ms'):.1f} ms", "≤ 100 ms",
           num("first_answer_ms") <= 100)
 
-    # Issue 6 asks for "the same timing"; ±5 % on the median is this
-    # script's own band, not a number from the issue.
+    # The contract asks for "the same time"; ±5 % on the median is this
+    # script's own band, not a number from the contract.
     for kind, label in (("wrong_password", "wrong password ÷ unknown user"),
                         ("inactive", "inactive user ÷ unknown user")):
         ratio_med = num(f"enum_{kind}_median_ms") / num("enum_unknown_median_ms")

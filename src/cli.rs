@@ -271,7 +271,10 @@ async fn token(app: &App, username: &str) -> Outcome {
         user_agent: "latch token (command line)".into(),
         ip: String::new(),
     };
-    let pair = pairs::issue(app, &user, client).await.map_err(text)?;
+    let started = pairs::Started::Elsewhere;
+    let pair = pairs::issue(app, &user, client, started)
+        .await
+        .map_err(text)?;
     println!(
         "{}",
         serde_json::to_string(&pair).map_err(|e| e.to_string())?

@@ -17,6 +17,7 @@
   /** The localStorage lease: how long it holds unless renewed, how long a
    *  writer waits before re-reading it to see whether its write won. */
   const LEASE_MS = 10000;
+  const REQUEST_TIMEOUT_MS = 15000;
   const CONFIRM_MS = 150;
   const UNREACHABLE = "Can't reach the server. Check your connection and try again.";
   const VIEWS = ['loading-view', 'setup-view', 'login-view', 'account-view'];
@@ -38,7 +39,11 @@
   /** One JSON call. The custom header is the cookie endpoints' CSRF proof. */
   async function call(path, { method = 'POST', body, bearer } = {}) {
     const headers = { 'X-Requested-With': 'latch', Accept: 'application/json' };
-    const init = { method, headers, credentials: 'same-origin', cache: 'no-store' };
+    // A hung request would hold the tabs' lock (and its lease) for ever.
+    const init = {
+      method, headers, credentials: 'same-origin', cache: 'no-store',
+      signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+    };
     if (body !== undefined) {
       headers['Content-Type'] = 'application/json';
       init.body = JSON.stringify(body);
@@ -162,7 +167,10 @@
     try {
       for (;;) {
         const lease = readLease();
-        if (!lease || lease.expires < Date.now()) {
+        // A lease further ahead than any tab would write means the clock
+        // went back: treat it as stale rather than wait for the clock.
+        const now = Date.now();
+        if (!lease || lease.expires < now || lease.expires > now + LEASE_MS) {
           writeLease(owner);
           await sleep(CONFIRM_MS);
           const kept = readLease();

@@ -227,7 +227,7 @@ fn throttle_state_is_bounded_and_keeps_the_targeted_account() {
         assert!(throttle.len() <= 100);
     }
     assert!(
-        throttle.check("account:victim", rule, 0.0).is_err(),
+        throttle.take("account:victim", rule, 0.0).is_err(),
         "the flood did not free the victim"
     );
 }
@@ -355,9 +355,45 @@ fn buckets_refill_at_their_rate() {
     assert_eq!(throttle.take("k", rule, start), Err(1));
     assert_eq!(throttle.take("k", rule, start + 0.5), Err(1));
     throttle.take("k", rule, start + 1.0).unwrap();
-    assert!(throttle.check("k", rule, start + 1.0).is_err());
+    assert!(throttle.take("k", rule, start + 1.0).is_err());
     // Never more than the burst, however long it rests.
     throttle.take("k", rule, start + 3600.0).unwrap();
     throttle.take("k", rule, start + 3600.0).unwrap();
     assert!(throttle.take("k", rule, start + 3600.0).is_err());
+}
+
+#[test]
+fn an_unreadable_forwarded_hop_cannot_choose_the_client_address() {
+    let t = app_with(|f| {
+        f.merge(("latch.trusted_proxies", ["127.0.0.1"]))
+            .merge(("latch.login_address_burst", 2))
+            .merge(("latch.login_account_burst", 1000))
+    });
+    // A client sends a fresh address of its choosing before a hop the
+    // proxy wrote in a form we cannot read: the walk stops there, so all
+    // of these count against one address.
+    let mut statuses = Vec::new();
+    for i in 0..3 {
+        let xff = format!("203.0.113.{i}, not-an-address");
+        statuses.push(login_from(&t, "127.0.0.1:9", Some(&xff), "nobody", "x"));
+    }
+    assert_eq!(statuses[2], Status::TooManyRequests, "{statuses:?}");
+    // Proxies that write a port are read.
+    let t = app_with(|f| {
+        f.merge(("latch.trusted_proxies", ["127.0.0.1"]))
+            .merge(("latch.login_address_burst", 1))
+            .merge(("latch.login_account_burst", 1000))
+    });
+    assert_eq!(
+        login_from(&t, "127.0.0.1:9", Some("203.0.113.7:5555"), "nobody", "x"),
+        Status::Unauthorized
+    );
+    assert_eq!(
+        login_from(&t, "127.0.0.1:9", Some("[2001:db8::1]:443"), "nobody", "x"),
+        Status::Unauthorized
+    );
+    assert_eq!(
+        login_from(&t, "127.0.0.1:9", Some("203.0.113.7:5555"), "nobody", "x"),
+        Status::TooManyRequests
+    );
 }

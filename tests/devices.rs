@@ -149,5 +149,35 @@ fn a_device_token_is_no_access_or_refresh_token() {
     let res = t.get_auth("/api/me/", &device);
     assert_eq!(res.status(), Status::Unauthorized);
     let res = t.post_json("/api/token/refresh/", json!({"refresh": device}));
-    assert_eq!(body(res)["detail"], "Token has wrong type");
+    assert_eq!(body(res)["detail"], "Token is invalid");
+}
+
+#[test]
+fn a_device_token_is_nothing_to_verify_or_to_a_peer_sharing_the_key() {
+    let t = flooded();
+    let (_, device) = login(&t, "198.51.100.7", PASSWORD, None);
+    let device = device.unwrap();
+    // Signed with a key of its own, derived from the signing key: our
+    // verify, and a Simple JWT peer holding the signing key, see a bad
+    // signature.
+    let res = t.post_json("/api/token/verify/", json!({"token": device}));
+    assert_eq!(res.status(), Status::Unauthorized);
+    assert_eq!(body(res)["detail"], "Token is invalid");
+}
+
+#[test]
+fn a_login_flood_does_not_stop_the_owner_changing_the_password() {
+    let t = flooded();
+    let (access, _) = t.login("alice", PASSWORD);
+    flood(&t);
+    let res = t
+        .client
+        .post("/api/me/password/")
+        .header(Header::new("Authorization", format!("Bearer {access}")))
+        .header(ContentType::JSON)
+        .body(
+            json!({"old_password": PASSWORD, "new_password": "a new long passphrase"}).to_string(),
+        )
+        .dispatch();
+    assert_eq!(res.status(), Status::Ok);
 }

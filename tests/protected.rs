@@ -190,10 +190,14 @@ fn cut_offs_reject_every_earlier_token() {
 
     // Deactivation then reactivation: the old tokens stay dead.
     let (access, _) = t.login("alice", "a new password entirely");
-    db.run_blocking(|c| latch::store::accounts::set_active(c, alice, false, now()))
-        .unwrap();
-    db.run_blocking(|c| latch::store::accounts::set_active(c, alice, true, now()))
-        .unwrap();
+    db.run_blocking(|c| {
+        latch::store::accounts::change(c, alice, None, None, Some(false), now()).map(|r| r.is_ok())
+    })
+    .unwrap();
+    db.run_blocking(|c| {
+        latch::store::accounts::change(c, alice, None, None, Some(true), now()).map(|r| r.is_ok())
+    })
+    .unwrap();
     assert_eq!(
         me(&t, Some(&format!("Bearer {access}"))).0,
         Status::Unauthorized

@@ -598,3 +598,80 @@ async fn the_token_dies_with_the_process() {
         None
     );
 }
+
+#[rocket::async_test]
+async fn the_pages_replay_grace_is_the_pages_alone() {
+    let t = cookie_app().await;
+    t.user("alice").await;
+    // A refresh token from the API, rotated by its client...
+    let res = t
+        .client
+        .post("/api/token/")
+        .header(ContentType::JSON)
+        .body(json!({"username": "alice", "password": PASSWORD}).to_string())
+        .dispatch()
+        .await;
+    let stolen = json_body(res).await["refresh"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let res = t
+        .client
+        .post("/api/token/refresh/")
+        .header(ContentType::JSON)
+        .body(json!({"refresh": stolen}).to_string())
+        .dispatch()
+        .await;
+    assert_eq!(res.status(), Status::Ok);
+    let successor = json_body(res).await["refresh"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // ...and replayed at once through the cookie endpoint: reuse, not a
+    // duplicate tab, so the whole session ends.
+    let res = t.refresh(&stolen).await;
+    assert_eq!(res.status(), Status::Unauthorized);
+    let res = t
+        .client
+        .post("/api/token/refresh/")
+        .header(ContentType::JSON)
+        .body(json!({"refresh": successor}).to_string())
+        .dispatch()
+        .await;
+    assert_eq!(res.status(), Status::Unauthorized);
+}
+
+#[rocket::async_test]
+async fn a_late_tab_gets_the_newest_cookie_of_its_session() {
+    let t = cookie_app().await;
+    t.user("alice").await;
+    let first = t.login().await;
+    let res = t.refresh(&first).await;
+    let second = refresh_cookie(&res).unwrap();
+    let res = t.refresh(&second).await;
+    let third = refresh_cookie(&res).unwrap();
+    // A tab still holding the first cookie, within the grace: it gets the
+    // cookie the session holds now, not the spent second one.
+    let res = t.refresh(&first).await;
+    assert_eq!(res.status(), Status::Ok);
+    assert_eq!(refresh_cookie(&res).unwrap(), third);
+}
+
+#[rocket::async_test]
+async fn a_replay_in_the_grace_window_still_needs_the_account() {
+    let t = cookie_app().await;
+    t.user("alice").await;
+    let first = t.login().await;
+    assert_eq!(t.refresh(&first).await.status(), Status::Ok);
+    t.state()
+        .db
+        .run(|c| latch::store::users::delete(c, 1))
+        .await
+        .unwrap();
+    let res = t.refresh(&first).await;
+    assert_eq!(res.status(), Status::Unauthorized);
+    assert_eq!(
+        json_body(res).await,
+        json!({"detail": "No active account found for the given token."})
+    );
+}

@@ -47,7 +47,9 @@ fn wrong_password_unknown_and_inactive_users_get_one_answer() {
     t.user("carol", PASSWORD, false);
     t.state()
         .db
-        .run_blocking(|c| latch::store::accounts::set_active(c, id, false, now()))
+        .run_blocking(|c| {
+            latch::store::accounts::change(c, id, None, None, Some(false), now()).map(|r| r.is_ok())
+        })
         .unwrap();
     let expected = json!({"detail": "No active account found with the given credentials"});
     for (name, pw) in [

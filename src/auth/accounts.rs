@@ -5,7 +5,7 @@
 
 use serde::Serialize;
 
-use crate::auth::pairs::{self, Pair};
+use crate::auth::pairs::{self, Pair, Started};
 use crate::auth::throttle::Action;
 use crate::auth::{policy, usernames};
 use crate::error::{Error, Result};
@@ -155,28 +155,41 @@ pub async fn change_own_password(
 ) -> Result<Pair> {
     // Reserved before the hash, as a login's budget is, so parallel
     // guesses cannot all slip past one check.
-    let account = Action::LoginAccount.account(&user.username);
-    let rule = Action::LoginAccount.rule(&app.settings);
+    let bucket = Action::OldPassword.user(user.id);
+    let rule = Action::OldPassword.rule(&app.settings);
     app.throttle
-        .take(&account, rule, app.clock.now_secs_f64())
+        .take(&bucket, rule, app.clock.now_secs_f64())
         .map_err(Error::Throttled)?;
     let verified = app.hasher.verify(old, Some(user.password.clone())).await?;
     if !verified.matches {
-        return Err(Error::field(
-            "old_password",
-            "Your old password was entered incorrectly. Please enter it again.",
-        ));
+        return Err(wrong_old_password());
     }
-    app.throttle
-        .refund(&account, rule, app.clock.now_secs_f64());
+    app.throttle.refund(&bucket, rule, app.clock.now_secs_f64());
     enforce_policy(app, &user.username, &new, "new_password")?;
-    set_password(app, user.id, new).await?;
+    let hash = app.hasher.hash(new).await?;
+    let (id, checked, now) = (user.id, user.password.clone(), app.now());
+    // Only over the hash that was checked: a change or reset that landed
+    // while the hash ran is not overwritten.
+    let replaced = app
+        .db
+        .run(move |conn| account_store::replace_password(conn, id, &checked, &hash, now))
+        .await?;
+    if !replaced {
+        return Err(wrong_old_password());
+    }
     let changed = find(app, user.id).await?;
-    pairs::issue(app, &changed, client).await
+    pairs::issue(app, &changed, client, Started::Elsewhere).await
 }
 
-/// Sets a password (already checked against the policy by the caller's
-/// rules, or checked here) and ends every session of the user.
+fn wrong_old_password() -> Error {
+    Error::field(
+        "old_password",
+        "Your old password was entered incorrectly. Please enter it again.",
+    )
+}
+
+/// Sets a password (the caller has applied the policy) and ends every
+/// session of the user.
 pub async fn set_password(app: &App, id: i64, password: String) -> Result<()> {
     let hash = app.hasher.hash(password).await?;
     let now = app.now();

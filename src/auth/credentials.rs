@@ -11,7 +11,6 @@
 use std::net::IpAddr;
 
 use crate::auth::throttle::{Action, Rule};
-use crate::auth::tokens::Kind;
 use crate::auth::usernames;
 use crate::error::{Error, Result};
 use crate::state::App;
@@ -57,8 +56,7 @@ impl Reservation {
 /// (so a password change or deactivation ends it).
 fn device_bucket(app: &App, user: Option<&User>, presented: Option<&str>) -> Option<String> {
     let (user, raw) = (user?, presented?);
-    let token = app.keys.decode(raw, app.now()).ok()?;
-    token.require(Kind::Device).ok()?;
+    let token = app.keys.decode_device(raw, app.now()).ok()?;
     let issued = token.issued_at()?;
     let ours = token.user_id()? == user.id.to_string() && issued > user.tokens_valid_after;
     ours.then(|| Action::LoginDevice.device(token.jti().unwrap_or_default()))

@@ -25,6 +25,18 @@ pub struct Pair {
     pub access: String,
 }
 
+/// Where a session started. The page's sessions carry [`PAGE_CLAIM`], and
+/// only they get the page's replay grace: a refresh token handed to an API
+/// client keeps Simple JWT's rules wherever it is presented.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Started {
+    OnThePage,
+    Elsewhere,
+}
+
+/// latch's claim on the page's sessions (inherited by every rotation).
+pub const PAGE_CLAIM: &str = "page";
+
 /// What every rule needs besides the transaction.
 pub struct Ctx<'a> {
     pub keys: &'a Keys,
@@ -38,7 +50,13 @@ pub struct Ctx<'a> {
 /// the account is, inside this transaction, exactly as it was when its
 /// password was checked: a password change, reset, deactivation or
 /// deletion that landed while the hash ran must not let this login live.
-pub fn issue(tx: &Connection, cx: &Ctx<'_>, checked: &User, client: &ClientInfo) -> Result<Pair> {
+pub fn issue(
+    tx: &Connection,
+    cx: &Ctx<'_>,
+    checked: &User,
+    client: &ClientInfo,
+    started: Started,
+) -> Result<Pair> {
     let unchanged = users::by_id(tx, checked.id)?.is_some_and(|now| {
         now.is_active
             && now.password == checked.password
@@ -50,7 +68,10 @@ pub fn issue(tx: &Connection, cx: &Ctx<'_>, checked: &User, client: &ClientInfo)
     let (keys, now, user_id) = (cx.keys, cx.now, checked.id);
     let session = new_id();
     let uid = user_id.to_string();
-    let refresh = keys.claims(Kind::Refresh, &uid, Some(&session), now);
+    let mut refresh = keys.claims(Kind::Refresh, &uid, Some(&session), now);
+    if started == Started::OnThePage {
+        refresh.insert(PAGE_CLAIM.into(), Value::Bool(true));
+    }
     let access = keys.access_for(&refresh, now);
     let expires = now + keys.refresh_lifetime();
     sessions::start(tx, &session, user_id, client, now, expires)?;
@@ -80,7 +101,7 @@ pub fn refresh(tx: &Connection, cx: &Ctx<'_>, token: &Token, client: &ClientInfo
         None => None,
     };
     if let Some(entry) = entry.as_ref().filter(|e| e.is_spent()) {
-        return replay(tx, cx, entry);
+        return replay(tx, cx, token, entry);
     }
     token.require(Kind::Refresh).map_err(Error::Token)?;
     let jti = token.jti().unwrap_or_default().to_string();
@@ -113,23 +134,49 @@ pub fn refresh(tx: &Connection, cx: &Ctx<'_>, token: &Token, client: &ClientInfo
 
 /// A spent token came back. Inside the grace window it gets what the
 /// winner got (same claims, same key, same bytes), so no second session
-/// forks; otherwise its family is revoked.
-fn replay(tx: &Connection, cx: &Ctx<'_>, entry: &Entry) -> Result<Pair> {
-    let grace = cx.grace;
-    if let (Some(at), Some((access, refresh)), false) =
-        (entry.consumed_at, &entry.successor, entry.revoked)
-        && grace > 0
-        && cx.now - at <= grace
-    {
-        return Ok(Pair {
-            access: cx.keys.sign(&parse_claims(access)?)?,
-            refresh: Some(cx.keys.sign(&parse_claims(refresh)?)?),
-        });
+/// forks, provided its user may still have it; otherwise its family is
+/// revoked.
+fn replay(tx: &Connection, cx: &Ctx<'_>, token: &Token, entry: &Entry) -> Result<Pair> {
+    if let Some(pair) = newest_within_grace(tx, cx, entry)? {
+        active_user(tx, token, true)?;
+        return Ok(pair);
     }
     if let Some(session) = &entry.session {
         sessions::revoke(tx, session)?;
     }
     Err(Error::Token(TokenProblem::Blacklisted))
+}
+
+/// How far a replay follows successors that were rotated again.
+const MAX_REPLAY_HOPS: usize = 8;
+
+/// The newest pair descending from `entry` while each step was consumed
+/// inside the grace window: a tab that lost the race gets what the winner
+/// holds now, even if the winner has rotated again since, so it never
+/// writes back a cookie that is already spent.
+fn newest_within_grace(tx: &Connection, cx: &Ctx<'_>, entry: &Entry) -> Result<Option<Pair>> {
+    let mut current = entry.clone();
+    for _ in 0..MAX_REPLAY_HOPS {
+        let (Some(at), Some((access, refresh)), false) =
+            (current.consumed_at, &current.successor, current.revoked)
+        else {
+            return Ok(None);
+        };
+        if cx.grace <= 0 || cx.now - at > cx.grace {
+            return Ok(None);
+        }
+        let refresh = parse_claims(refresh)?;
+        match ledger::entry(tx, claim(&refresh, "jti"))? {
+            Some(next) if next.consumed_at.is_some() && !next.revoked => current = next,
+            _ => {
+                return Ok(Some(Pair {
+                    access: cx.keys.sign(&parse_claims(access)?)?,
+                    refresh: Some(cx.keys.sign(&refresh)?),
+                }));
+            }
+        }
+    }
+    Ok(None)
 }
 
 /// A refresh token minted elsewhere with the shared key: it gets a session

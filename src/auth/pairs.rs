@@ -6,7 +6,8 @@ use std::net::IpAddr;
 
 use crate::auth::credentials;
 pub use crate::auth::ledger::Pair;
-use crate::auth::ledger::{self, Ctx};
+pub use crate::auth::ledger::Started;
+use crate::auth::ledger::{self, Ctx, PAGE_CLAIM};
 use crate::auth::throttle::Action;
 use crate::auth::tokens::{Kind, Token};
 use crate::error::{Error, Result, TokenProblem};
@@ -31,19 +32,17 @@ pub async fn log_in(
     ip: IpAddr,
     device: Option<&str>,
     client: ClientInfo,
+    started: Started,
 ) -> Result<LoggedIn> {
     let user = credentials::check(app, username, password, ip, device).await?;
-    let pair = issue(app, &user, client).await?;
+    let pair = issue(app, &user, client, started).await?;
     let now = app.now();
-    let device = app.keys.sign(
-        &app.keys
-            .claims(Kind::Device, &user.id.to_string(), None, now),
-    )?;
+    let device = app.keys.sign_device(&user.id.to_string(), now)?;
     Ok(LoggedIn { user, pair, device })
 }
 
 /// Starts a session for `user` (as last read) and returns its first pair.
-pub async fn issue(app: &App, user: &User, client: ClientInfo) -> Result<Pair> {
+pub async fn issue(app: &App, user: &User, client: ClientInfo, started: Started) -> Result<Pair> {
     let (keys, settings, now) = (app.keys.clone(), app.settings.clone(), app.now());
     let user = user.clone();
     app.db
@@ -54,7 +53,7 @@ pub async fn issue(app: &App, user: &User, client: ClientInfo) -> Result<Pair> {
                 now,
                 grace: 0,
             };
-            ledger::issue(conn, &cx, &user, &client)
+            ledger::issue(conn, &cx, &user, &client, started)
         })
         .await
 }
@@ -65,8 +64,9 @@ pub async fn issue(app: &App, user: &User, client: ClientInfo) -> Result<Pair> {
 pub enum Replay {
     /// The API's `refresh_reuse_grace` (Simple JWT semantics: 0 by default).
     Configured,
-    /// At least these many seconds: the page's tabs and retried requests
-    /// present the same cookie at once, and that is not theft.
+    /// At least these many seconds for a session started on the page: its
+    /// tabs and retried requests present the same cookie at once, and that
+    /// is not theft. Any other token keeps the configured grace.
     AtLeast(i64),
 }
 
@@ -79,9 +79,11 @@ pub async fn refresh(
     client: ClientInfo,
 ) -> Result<Pair> {
     let token = decode_or_spend(app, raw, ip)?;
+    let configured = app.settings.refresh_reuse_grace.as_i64();
+    let on_the_page = token.claims.get(PAGE_CLAIM) == Some(&serde_json::Value::Bool(true));
     let grace = match replay {
-        Replay::Configured => app.settings.refresh_reuse_grace.as_i64(),
-        Replay::AtLeast(secs) => app.settings.refresh_reuse_grace.as_i64().max(secs),
+        Replay::AtLeast(secs) if on_the_page => configured.max(secs),
+        _ => configured,
     };
     let (keys, settings, now) = (app.keys.clone(), app.settings.clone(), app.now());
     let refreshed = app

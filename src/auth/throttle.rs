@@ -37,6 +37,9 @@ pub enum Action {
     Requests,
     /// Failed logins that presented a valid device token for the account.
     LoginDevice,
+    /// Wrong old passwords on a password change, per user: apart from the
+    /// login budget, so a login flood cannot stop the owner changing it.
+    OldPassword,
 }
 
 impl Action {
@@ -55,6 +58,10 @@ impl Action {
                 settings.request_address_per_hour,
             ),
             Action::LoginDevice => (settings.login_device_burst, settings.login_device_per_hour),
+            Action::OldPassword => (
+                settings.login_account_burst,
+                settings.login_account_per_hour,
+            ),
         };
         Rule { burst, per_hour }
     }
@@ -62,6 +69,11 @@ impl Action {
     /// The bucket for an account (by normalised name).
     pub fn account(self, username: &str) -> String {
         format!("account:{username}")
+    }
+
+    /// The bucket for one user's old-password checks.
+    pub fn user(self, id: i64) -> String {
+        format!("password:{id}")
     }
 
     /// The bucket for one device token (by its `jti`).
@@ -74,7 +86,7 @@ impl Action {
     pub fn address(self, ip: IpAddr) -> String {
         let scope = match self {
             Action::LoginAccount | Action::LoginAddress | Action::LoginDevice => "login",
-            Action::Requests => "requests",
+            Action::Requests | Action::OldPassword => "requests",
         };
         match ip {
             IpAddr::V4(v4) => format!("{scope}:{v4}"),
@@ -140,22 +152,6 @@ impl Throttle {
     /// few arithmetic steps), and throttling must never fail open.
     fn buckets(&self) -> MutexGuard<'_, HashMap<String, Bucket>> {
         self.buckets.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// `Err(seconds)` if `key` has no token left; takes nothing.
-    pub fn check(&self, key: &str, rule: Rule, now: f64) -> Result<(), u64> {
-        let mut buckets = self.buckets();
-        match buckets.get_mut(key) {
-            None => Ok(()),
-            Some(bucket) => {
-                bucket.refill(rule, now);
-                if bucket.tokens >= 1.0 {
-                    Ok(())
-                } else {
-                    Err(bucket.wait(rule))
-                }
-            }
-        }
     }
 
     /// Takes one token from `key`'s bucket, or says how long to wait.

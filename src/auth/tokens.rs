@@ -26,6 +26,10 @@ const MAX_TOKEN_LEN: usize = 8 * 1024;
 /// leaning on something we will not honour (RFC 8725 §3.10).
 const REFUSED_HEADERS: [&str; 7] = ["crit", "jku", "jwk", "x5u", "x5c", "kid", "b64"];
 
+/// What the device key is derived from (an HMAC of it under the signing
+/// key): a label, so it can never equal any token's signing input.
+const DEVICE_KEY_LABEL: &[u8] = b"latch device tokens v1";
+
 /// latch's own claim: the session (login) a token descends from.
 pub const SESSION_CLAIM: &str = "sid";
 
@@ -54,6 +58,10 @@ pub struct Keys {
     algorithm: Algorithm,
     encoding: EncodingKey,
     decoding: DecodingKey,
+    /// Device tokens are signed with a key derived from the signing key, so
+    /// that no Simple JWT peer sharing the key (whose verify checks no
+    /// token type) and no endpoint of ours can take one for a token.
+    device: (EncodingKey, DecodingKey),
     access_lifetime: i64,
     refresh_lifetime: i64,
     device_lifetime: i64,
@@ -85,10 +93,20 @@ impl Keys {
             ));
         }
         let bad_key = |e: jsonwebtoken::errors::Error| StartError::SigningKey(e.to_string());
+        let device_secret = jsonwebtoken::crypto::sign(
+            DEVICE_KEY_LABEL,
+            &EncodingKey::from_secret(secret.as_bytes()).map_err(bad_key)?,
+            jsonwebtoken::Algorithm::HS256,
+        )
+        .map_err(bad_key)?;
         Ok(Keys {
             algorithm: settings.algorithm,
             encoding: EncodingKey::from_secret(secret.as_bytes()).map_err(bad_key)?,
             decoding: DecodingKey::from_secret(secret.as_bytes()).map_err(bad_key)?,
+            device: (
+                EncodingKey::from_secret(device_secret.as_bytes()).map_err(bad_key)?,
+                DecodingKey::from_secret(device_secret.as_bytes()).map_err(bad_key)?,
+            ),
             access_lifetime: settings.access_token_lifetime.as_i64(),
             refresh_lifetime: settings.refresh_token_lifetime.as_i64(),
             device_lifetime: settings.device_token_lifetime.as_i64(),
@@ -102,16 +120,21 @@ impl Keys {
 
     /// Signs `claims` exactly as serialized, with the header PyJWT writes.
     pub fn sign(&self, claims: &Claims) -> Result<String> {
-        let header = json!({ "alg": self.algorithm.name(), "typ": "JWT" });
-        let mut token = URL_SAFE_NO_PAD.encode(header.to_string());
-        token.push('.');
-        token.push_str(&URL_SAFE_NO_PAD.encode(Value::Object(claims.clone()).to_string()));
-        let signature =
-            jsonwebtoken::crypto::sign(token.as_bytes(), &self.encoding, self.algorithm.jwt())
-                .map_err(|e| Error::Internal(format!("signing: {e}")))?;
-        token.push('.');
-        token.push_str(&signature);
-        Ok(token)
+        sign_with(claims, &self.encoding, self.algorithm)
+    }
+
+    /// A device token for `user_id`, signed with the device key.
+    pub fn sign_device(&self, user_id: &str, now: i64) -> Result<String> {
+        let claims = self.claims(Kind::Device, user_id, None, now);
+        sign_with(&claims, &self.device.0, Algorithm::HS256)
+    }
+
+    /// Checks a device token as [`Keys::decode`] checks the others, with
+    /// the device key; a device token is the only thing it accepts.
+    pub fn decode_device(&self, token: &str, now: i64) -> Result<Token, TokenProblem> {
+        let decoded = self.decode_with(token, now, &self.device.1, Algorithm::HS256)?;
+        decoded.require(Kind::Device)?;
+        Ok(decoded)
     }
 
     /// Fresh claims for a new token, in Simple JWT's order.
@@ -172,6 +195,16 @@ impl Keys {
     /// "invalid" and "expired" tiers of the contract. The caller then checks
     /// the blacklist and finally [`Token::require`].
     pub fn decode(&self, token: &str, now: i64) -> Result<Token, TokenProblem> {
+        self.decode_with(token, now, &self.decoding, self.algorithm)
+    }
+
+    fn decode_with(
+        &self,
+        token: &str,
+        now: i64,
+        key: &DecodingKey,
+        algorithm: Algorithm,
+    ) -> Result<Token, TokenProblem> {
         use TokenProblem::{Expired, Invalid};
         if token.len() > MAX_TOKEN_LEN {
             return Err(Invalid);
@@ -183,19 +216,15 @@ impl Keys {
             return Err(Invalid);
         };
         let header = json_object(header).ok_or(Invalid)?;
-        if header.get("alg").and_then(Value::as_str) != Some(self.algorithm.name())
+        if header.get("alg").and_then(Value::as_str) != Some(algorithm.name())
             || REFUSED_HEADERS.iter().any(|h| header.contains_key(*h))
         {
             return Err(Invalid);
         }
         let signed = &token[..token.len() - signature.len() - 1];
-        let valid = jsonwebtoken::crypto::verify(
-            signature,
-            signed.as_bytes(),
-            &self.decoding,
-            self.algorithm.jwt(),
-        )
-        .unwrap_or(false);
+        let valid =
+            jsonwebtoken::crypto::verify(signature, signed.as_bytes(), key, algorithm.jwt())
+                .unwrap_or(false);
         if !valid {
             return Err(Invalid);
         }
@@ -306,6 +335,20 @@ fn time_claim(claims: &Claims, name: &str) -> Result<Option<i64>, TokenProblem> 
     } else {
         Err(TokenProblem::Invalid)
     }
+}
+
+/// Compact JWS of `claims` exactly as serialized, with the header PyJWT
+/// writes.
+fn sign_with(claims: &Claims, key: &EncodingKey, algorithm: Algorithm) -> Result<String> {
+    let header = json!({ "alg": algorithm.name(), "typ": "JWT" });
+    let mut token = URL_SAFE_NO_PAD.encode(header.to_string());
+    token.push('.');
+    token.push_str(&URL_SAFE_NO_PAD.encode(Value::Object(claims.clone()).to_string()));
+    let signature = jsonwebtoken::crypto::sign(token.as_bytes(), key, algorithm.jwt())
+        .map_err(|e| Error::Internal(format!("signing: {e}")))?;
+    token.push('.');
+    token.push_str(&signature);
+    Ok(token)
 }
 
 /// A base64url JSON segment of a token, unverified; for display only.

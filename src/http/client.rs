@@ -29,17 +29,35 @@ pub fn client_addr(req: &Request<'_>, trusted: &TrustedProxies) -> IpAddr {
     if !trusted.trusts(peer) {
         return peer;
     }
-    let hops: Vec<IpAddr> = req
+    let hops: Vec<&str> = req
         .headers()
         .get("X-Forwarded-For")
         .flat_map(|v| v.split(','))
-        .filter_map(|h| h.trim().parse::<IpAddr>().ok())
-        .map(|ip| ip.to_canonical())
         .collect();
-    hops.into_iter()
-        .rev()
-        .find(|ip| !trusted.trusts(*ip))
-        .unwrap_or(peer)
+    // From the right: each trusted hop vouches for the one before it. A hop
+    // that does not read as an address ends the walk at the last hop we
+    // could read; stepping over it would let a client choose its own
+    // address by sending garbage first.
+    let mut client = peer;
+    for hop in hops.into_iter().rev() {
+        let Some(ip) = hop_address(hop.trim()) else {
+            return client;
+        };
+        client = ip;
+        if !trusted.trusts(ip) {
+            return ip;
+        }
+    }
+    client
+}
+
+/// An `X-Forwarded-For` entry: an address, or one with a port as some
+/// proxies write it (`1.2.3.4:5678`, `[::1]:80`).
+fn hop_address(hop: &str) -> Option<IpAddr> {
+    hop.parse::<IpAddr>()
+        .or_else(|_| hop.parse::<std::net::SocketAddr>().map(|s| s.ip()))
+        .ok()
+        .map(|ip| ip.to_canonical())
 }
 
 /// Behind a proxy that is not in `trusted_proxies` every client looks like

@@ -19,16 +19,21 @@ pub fn set_password(conn: &mut Connection, id: i64, hash: &str, now: i64) -> Res
     Ok(true)
 }
 
-/// Activates or deactivates; deactivation ends every session at once.
-pub fn set_active(conn: &mut Connection, id: i64, active: bool, now: i64) -> Result<bool> {
+/// As [`set_password`], but only while `old` is still the stored hash.
+/// `Ok(false)`: it changed meanwhile (or the user is gone).
+pub fn replace_password(
+    conn: &mut Connection,
+    id: i64,
+    old: &str,
+    new: &str,
+    now: i64,
+) -> Result<bool> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    if !users::set_active(&tx, id, active)? {
+    if !users::replace_password_hash(&tx, id, old, new)? {
         return Ok(false);
     }
-    if !active {
-        users::cut_off_tokens(&tx, id, now)?;
-        sessions::revoke_all(&tx, id)?;
-    }
+    users::cut_off_tokens(&tx, id, now)?;
+    sessions::revoke_all(&tx, id)?;
     tx.commit()?;
     Ok(true)
 }

@@ -22,7 +22,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::auth::accounts;
-use crate::auth::pairs::{self, Pair, Replay};
+use crate::auth::pairs::{self, Pair, Replay, Started};
 use crate::config::TrustedProxies;
 use crate::error::{Error, Result, stash};
 use crate::http::body::{self, Body};
@@ -214,7 +214,8 @@ async fn login(
     let [username, password] = body.credentials(&app.settings)?;
     let device = jar.get(DEVICE_COOKIE).map(|c| c.value().to_string());
     let device = device.as_deref();
-    let done = pairs::log_in(app, &username, password, addr.0, device, client).await?;
+    let started = Started::OnThePage;
+    let done = pairs::log_in(app, &username, password, addr.0, device, client, started).await?;
     jar.add(device_cookie(app, done.device, call.secure));
     answer(app, jar, &call, done.pair, None, done.user.username)
 }

@@ -5,7 +5,7 @@ use rocket::serde::json::Json;
 use rocket::{Responder, Route, State, post, routes};
 use serde_json::{Value, json};
 
-use crate::auth::pairs::{self, Pair, Replay};
+use crate::auth::pairs::{self, Pair, Replay, Started};
 use crate::error::Result;
 use crate::http::body::{Body, Field};
 use crate::http::client::{ClientAddr, DEVICE_HEADER, PresentedDevice};
@@ -43,7 +43,8 @@ async fn obtain(
 ) -> Result<LoginAnswer> {
     let [username, password] = body.credentials(&app.settings)?;
     let device = device.0.as_deref();
-    let done = pairs::log_in(app, &username, password, addr.0, device, client).await?;
+    let started = Started::Elsewhere;
+    let done = pairs::log_in(app, &username, password, addr.0, device, client, started).await?;
     Ok(LoginAnswer {
         pair: Json(done.pair),
         device: Header::new(DEVICE_HEADER, done.device),
