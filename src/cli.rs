@@ -114,17 +114,33 @@ async fn dispatch(app: &App, command: Command) -> Outcome {
         }) => user_passwd(app, &username, password_stdin).await,
         Command::User(UserCommand::List) => user_list(app).await,
         Command::User(UserCommand::Deactivate { username }) => {
-            user_set_active(app, &username, false).await
+            let changes = UserChanges {
+                is_active: Some(false),
+                ..UserChanges::default()
+            };
+            user_change(app, &username, changes, "deactivated").await
         }
         Command::User(UserCommand::Activate { username }) => {
-            user_set_active(app, &username, true).await
+            let changes = UserChanges {
+                is_active: Some(true),
+                ..UserChanges::default()
+            };
+            user_change(app, &username, changes, "activated").await
         }
         Command::User(UserCommand::Delete { username }) => user_delete(app, &username).await,
         Command::User(UserCommand::Promote { username }) => {
-            user_set_staff(app, &username, true).await
+            let changes = UserChanges {
+                is_staff: Some(true),
+                ..UserChanges::default()
+            };
+            user_change(app, &username, changes, "promoted").await
         }
         Command::User(UserCommand::Demote { username }) => {
-            user_set_staff(app, &username, false).await
+            let changes = UserChanges {
+                is_staff: Some(false),
+                ..UserChanges::default()
+            };
+            user_change(app, &username, changes, "demoted").await
         }
         Command::Session(SessionCommand::List { username }) => session_list(app, &username).await,
         Command::Session(SessionCommand::RevokeAll { username }) => {
@@ -209,30 +225,12 @@ async fn user_list(app: &App) -> Outcome {
     Ok(())
 }
 
-async fn user_set_active(app: &App, username: &str, active: bool) -> Outcome {
+/// Applies one staff change to `username` and says what was done.
+async fn user_change(app: &App, username: &str, changes: UserChanges, done: &str) -> Outcome {
     let user = find(app, username).await?;
-    let changes = UserChanges {
-        is_active: Some(active),
-        ..UserChanges::default()
-    };
     accounts::update_user(app, user.id, changes)
         .await
         .map_err(text)?;
-    let done = if active { "activated" } else { "deactivated" };
-    println!("{done} {}", user.username);
-    Ok(())
-}
-
-async fn user_set_staff(app: &App, username: &str, staff: bool) -> Outcome {
-    let user = find(app, username).await?;
-    let changes = UserChanges {
-        is_staff: Some(staff),
-        ..UserChanges::default()
-    };
-    accounts::update_user(app, user.id, changes)
-        .await
-        .map_err(text)?;
-    let done = if staff { "promoted" } else { "demoted" };
     println!("{done} {}", user.username);
     Ok(())
 }
