@@ -6,60 +6,15 @@ mod common;
 use std::path::PathBuf;
 use std::process::Command;
 
+use common::python::django_python;
+
 use common::*;
 use rocket::http::Status;
 use serde_json::{Value, json};
 
-/// A Python with Django, DRF and Simple JWT: `.ci/run`'s venv, or one this
-/// test creates under `target/`.
-fn python() -> PathBuf {
-    if let Ok(p) = std::env::var("INTEROP_PYTHON")
-        && has_simplejwt(&PathBuf::from(&p))
-    {
-        return PathBuf::from(p);
-    }
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    for venv in [root.join(".ci/venv"), root.join("target/interop-venv")] {
-        let py = venv.join("bin/python");
-        if has_simplejwt(&py) {
-            return py;
-        }
-    }
-    let venv = root.join("target/interop-venv");
-    let made = Command::new("python3")
-        .args(["-m", "venv"])
-        .arg(&venv)
-        .status();
-    assert!(made.is_ok_and(|s| s.success()), "python3 -m venv failed");
-    let py = venv.join("bin/python");
-    let installed = Command::new(&py)
-        .args([
-            "-m",
-            "pip",
-            "install",
-            "-q",
-            "Django>=4.2,<6",
-            "djangorestframework",
-            "djangorestframework-simplejwt==5.5.*",
-        ])
-        .status();
-    assert!(
-        installed.is_ok_and(|s| s.success()),
-        "pip install of Django + Simple JWT failed"
-    );
-    py
-}
-
-fn has_simplejwt(py: &PathBuf) -> bool {
-    Command::new(py)
-        .args(["-c", "import rest_framework_simplejwt, django"])
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
-
 fn peer(args: &[&str]) -> Value {
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/interop/simplejwt_peer.py");
-    let out = Command::new(python())
+    let out = Command::new(django_python())
         .arg(script)
         .arg(KEY)
         .args(args)
