@@ -11,6 +11,8 @@ use rocket::figment::Figment;
 use rocket::figment::providers::{Env, Serialized};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use crate::auth::claims::UserClaim;
+
 /// A secret string whose `Debug` never prints the value, so settings can be
 /// logged at launch without leaking the signing key.
 #[derive(Clone, Deserialize, Serialize, PartialEq, Eq)]
@@ -232,6 +234,9 @@ pub struct Settings {
     pub login_device_per_hour: u32,
     /// How long a device token is honoured after the login that gave it.
     pub device_token_lifetime: Seconds,
+    /// User fields every access and refresh token carries, fresh from the
+    /// user's record at each login and refresh.
+    pub token_claims: Vec<UserClaim>,
 }
 
 impl Default for Settings {
@@ -269,6 +274,7 @@ impl Default for Settings {
             login_device_burst: 10,
             login_device_per_hour: 30,
             device_token_lifetime: Seconds(180 * 24 * 60 * 60),
+            token_claims: Vec::new(),
         }
     }
 }

@@ -58,3 +58,15 @@ fn django_and_latch_accept_each_others_tokens() {
     let res = t.post_json("/api/token/verify/", json!({"token": minted["access"]}));
     assert_eq!(res.status(), Status::Ok);
 }
+
+#[test]
+fn a_django_view_reads_latchs_configured_claims() {
+    let t = app_with(|f| f.merge(("latch.token_claims", ["username", "is_staff"])));
+    t.user("alice", PASSWORD, true);
+    let (access, _) = t.login("alice", PASSWORD);
+    let read = peer(&["claims", &access, "username", "is_staff", "user_id"]);
+    assert_eq!(
+        read,
+        json!({"username": "alice", "is_staff": true, "user_id": "1"})
+    );
+}

@@ -113,9 +113,15 @@ pub async fn create_user(app: &App, new: NewUser) -> Result<User> {
         .ok_or_else(|| Error::field("username", "A user with that username already exists."))
 }
 
-/// Open registration. An empty instance belongs to whoever holds the
-/// first-run link, so nobody registers before that account exists.
-pub async fn register(app: &App, username: String, password: String) -> Result<User> {
+/// Open registration, which also signs the new user in. An empty instance
+/// belongs to whoever holds the first-run link, so nobody registers before
+/// that account exists.
+pub async fn register(
+    app: &App,
+    username: String,
+    password: String,
+    client: ClientInfo,
+) -> Result<(User, Pair)> {
     if count_users(app).await? == 0 {
         return Err(Error::ForbiddenDetail(
             "Registration opens once the first staff account has been set up.".into(),
@@ -127,7 +133,28 @@ pub async fn register(app: &App, username: String, password: String) -> Result<U
         is_staff: false,
         first_account: false,
     };
-    create_user(app, new).await
+    let user = create_user(app, new).await?;
+    let pair = pairs::issue(app, &user, client, Started::Elsewhere).await?;
+    Ok((user, pair))
+}
+
+/// A staff member mints a pair for a user, as Simple JWT's
+/// `RefreshToken.for_user`: a session of its own, named in the user's
+/// session list after the staff member who made it, and ended by every
+/// kind of log-out like any other.
+pub async fn mint_for(app: &App, staff: &User, id: i64, ip: String) -> Result<Pair> {
+    let user = find(app, id).await?;
+    if !user.is_active {
+        return Err(Error::BadRequest("This user is inactive.".into()));
+    }
+    let client = ClientInfo {
+        user_agent: format!(
+            "Minted by staff member {} (id {})",
+            staff.username, staff.id
+        ),
+        ip,
+    };
+    pairs::issue(app, &user, client, Started::Elsewhere).await
 }
 
 pub async fn find(app: &App, id: i64) -> Result<User> {

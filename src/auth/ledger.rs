@@ -10,6 +10,7 @@ use crate::store::Connection;
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::auth::claims;
 use crate::auth::tokens::{Claims, Keys, Kind, SESSION_CLAIM, Token, new_id};
 use crate::config::Settings;
 use crate::error::{Error, Result, TokenProblem};
@@ -69,6 +70,7 @@ pub fn issue(
     let session = new_id();
     let uid = user_id.to_string();
     let mut refresh = keys.claims(Kind::Refresh, &uid, Some(&session), now);
+    claims::apply(&mut refresh, &cx.settings.token_claims, checked);
     if started == Started::OnThePage {
         refresh.insert(PAGE_CLAIM.into(), Value::Bool(true));
     }
@@ -105,9 +107,10 @@ pub fn refresh(tx: &Connection, cx: &Ctx<'_>, token: &Token, client: &ClientInfo
     }
     token.require(Kind::Refresh).map_err(Error::Token)?;
     let jti = token.jti().unwrap_or_default().to_string();
-    let user_id = active_user(tx, token, entry.is_some())?;
+    let user = active_user(tx, token, entry.is_some())?;
+    let user_id = user.id;
     let spend = cx.settings.rotate_refresh_tokens && cx.settings.blacklist_after_rotation;
-    let (successor, session) = match &entry {
+    let (mut successor, session) = match &entry {
         Some(_) => {
             if spend && !ledger::consume(tx, &jti, cx.now)? {
                 return Err(Error::Token(TokenProblem::Blacklisted));
@@ -119,6 +122,8 @@ pub fn refresh(tx: &Connection, cx: &Ctx<'_>, token: &Token, client: &ClientInfo
             (claims, Some(sid))
         }
     };
+    // The claims about the user come from the record, not the old token.
+    claims::apply(&mut successor, &cx.settings.token_claims, &user);
     if cx.settings.rotate_refresh_tokens {
         rotate(tx, cx, &jti, &successor, user_id, session.as_deref())
     } else {
@@ -311,7 +316,7 @@ pub fn is_revoked(conn: &Connection, token: &Token) -> Result<bool> {
 
 /// The token's user, who must exist, be active, and not have cut off
 /// tokens issued before this one.
-fn active_user(conn: &Connection, token: &Token, session_live: bool) -> Result<i64> {
+fn active_user(conn: &Connection, token: &Token, session_live: bool) -> Result<User> {
     let user = token
         .user_id()
         .and_then(|id| id.parse::<i64>().ok())
@@ -323,7 +328,7 @@ fn active_user(conn: &Connection, token: &Token, session_live: bool) -> Result<i
     if token.cut_off(user.tokens_valid_after, session_live) {
         return Err(Error::Token(TokenProblem::Blacklisted));
     }
-    Ok(user.id)
+    Ok(user)
 }
 
 fn claim<'a>(claims: &'a Claims, name: &str) -> &'a str {

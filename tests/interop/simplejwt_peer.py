@@ -2,6 +2,7 @@
 
 usage: simplejwt_peer.py KEY verify ACCESS REFRESH   -> checks latch's tokens
        simplejwt_peer.py KEY mint USER_ID            -> mints a pair Django-side
+       simplejwt_peer.py KEY claims ACCESS NAME...   -> reads claims as a view would
 Prints one JSON object.
 """
 import json
@@ -46,5 +47,8 @@ if mode == "verify":
 elif mode == "mint":
     r = RefreshToken.for_user(user)
     print(json.dumps({"refresh": str(r), "access": str(r.access_token)}))
+elif mode == "claims":
+    token = AccessToken(args[0])
+    print(json.dumps({name: token[name] for name in args[1:]}))
 else:
     sys.exit(f"unknown mode {mode}")

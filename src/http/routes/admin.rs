@@ -9,8 +9,10 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::auth::accounts::{self, NewUser, PublicUser, UserChanges};
+use crate::auth::pairs::Pair;
 use crate::error::{Error, Result};
 use crate::http::body::{Body, Field};
+use crate::http::client::ClientAddr;
 use crate::http::guards::StaffUser;
 use crate::state::App;
 
@@ -25,7 +27,8 @@ pub fn routes() -> Vec<Route> {
         update,
         remove,
         set_password,
-        force_logout
+        force_logout,
+        mint
     ]
 }
 
@@ -166,4 +169,16 @@ async fn force_logout(app: &State<App>, _staff: StaffUser, id: i64) -> Result<Js
     accounts::find(app, id).await?;
     let revoked = accounts::log_out_everywhere(app, id).await?;
     Ok(Json(json!({ "revoked": revoked })))
+}
+
+/// A fresh pair for the user, as Simple JWT's `RefreshToken.for_user`.
+#[post("/<id>/tokens")]
+async fn mint(
+    app: &State<App>,
+    staff: StaffUser,
+    id: i64,
+    addr: ClientAddr,
+) -> Result<Custom<Json<Pair>>> {
+    let pair = accounts::mint_for(app, &staff.0.user, id, addr.0.to_string()).await?;
+    Ok(Custom(Status::Created, Json(pair)))
 }

@@ -7,12 +7,14 @@ use rocket::serde::json::Json;
 use rocket::{Route, State, post, routes};
 
 use crate::auth::accounts::{self, PublicUser};
-use crate::auth::pairs;
+use crate::auth::pairs::{self, Pair};
 use crate::config::Registration;
 use crate::error::{Error, Result};
 use crate::http::body::Body;
 use crate::http::client::ClientAddr;
 use crate::state::App;
+use crate::store::sessions::ClientInfo;
+use serde::Serialize;
 
 pub const BASE: &str = "/api/register";
 
@@ -20,17 +22,28 @@ pub fn routes() -> Vec<Route> {
     routes![register]
 }
 
+/// The new user, signed in: their fields and their first pair.
+#[derive(Serialize)]
+struct Registered {
+    #[serde(flatten)]
+    user: PublicUser,
+    #[serde(flatten)]
+    pair: Pair,
+}
+
 #[post("/", data = "<body>")]
 async fn register(
     app: &State<App>,
     addr: ClientAddr,
+    client: ClientInfo,
     body: Body,
-) -> Result<Custom<Json<PublicUser>>> {
+) -> Result<Custom<Json<Registered>>> {
     if app.settings.registration != Registration::Open {
         return Err(Error::ForbiddenDetail("Registration is closed.".into()));
     }
     pairs::throttle_requests(app, addr.0)?;
     let [username, password] = body.credentials(&app.settings)?;
-    let user = accounts::register(app, username, password).await?;
-    Ok(Custom(Status::Created, Json(PublicUser::of(&user))))
+    let (user, pair) = accounts::register(app, username, password, client).await?;
+    let user = PublicUser::of(&user);
+    Ok(Custom(Status::Created, Json(Registered { user, pair })))
 }
