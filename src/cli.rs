@@ -45,6 +45,8 @@ enum Command {
     FlushExpired,
     /// Print the effective settings (the signing key is not shown).
     Config,
+    /// Copy the database to PATH while the server runs, and check the copy.
+    Backup { path: std::path::PathBuf },
 }
 
 #[derive(Subcommand)]
@@ -93,6 +95,7 @@ pub fn run(cli: Cli) -> Outcome {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(),
         Command::Config => print_config(),
+        Command::Backup { path } => backup(&path),
         command => {
             let app = crate::open(&crate::figment()).map_err(|e| e.to_string())?;
             rocket::execute(dispatch(&app, command))
@@ -102,7 +105,9 @@ pub fn run(cli: Cli) -> Outcome {
 
 async fn dispatch(app: &App, command: Command) -> Outcome {
     match command {
-        Command::Serve | Command::Config => Err("handled before opening the database".into()),
+        Command::Serve | Command::Config | Command::Backup { .. } => {
+            Err("handled before opening the database".into())
+        }
         Command::User(UserCommand::Add {
             username,
             staff,
@@ -297,6 +302,21 @@ fn decode(app: &App, token: &str) -> Outcome {
 async fn flush_expired(app: &App) -> Outcome {
     let (tokens, sessions) = pairs::flush_expired(app).await.map_err(text)?;
     println!("removed {tokens} expired token record(s) and {sessions} session(s)");
+    Ok(())
+}
+
+/// Works on the file alone: no pool, no writer, no migration of the source.
+fn backup(target: &std::path::Path) -> Outcome {
+    let settings =
+        Settings::from_figment(&crate::figment()).map_err(|e| format!("invalid setting: {e}"))?;
+    let report = crate::store::backup::copy(&settings.database, target).map_err(text)?;
+    println!(
+        "backed up {} to {}: {} bytes, schema version {}, integrity ok",
+        settings.database.display(),
+        target.display(),
+        report.bytes,
+        report.schema_version
+    );
     Ok(())
 }
 
