@@ -237,6 +237,16 @@ pub struct Settings {
     /// User fields every access and refresh token carries, fresh from the
     /// user's record at each login and refresh.
     pub token_claims: Vec<UserClaim>,
+    /// One line per request on standard output, as text or JSON, or none.
+    pub log_format: LogFormat,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+    Off,
 }
 
 impl Default for Settings {
@@ -275,6 +285,7 @@ impl Default for Settings {
             login_device_per_hour: 30,
             device_token_lifetime: Seconds(180 * 24 * 60 * 60),
             token_claims: Vec::new(),
+            log_format: LogFormat::Text,
         }
     }
 }

@@ -40,7 +40,9 @@ pub fn figment() -> Figment {
         // `X-Real-IP` is not believed by default; see `trusted_proxies`.
         "ip_header": false,
         "limits": { "json": "16KiB", "form": "16KiB", "data-form": "64KiB", "string": "16KiB", "bytes": "16KiB" },
-        "log_level": "normal",
+        // Warnings and errors only: latch writes its own one-line request
+        // log (`log_format`) instead of Rocket's five lines a request.
+        "log_level": "critical",
     });
     Figment::from(rocket::Config::default())
         .merge(Serialized::defaults(defaults))
@@ -74,6 +76,7 @@ pub fn build(figment: Figment) -> Rocket<Build> {
             Box::pin(async move {
                 if let Some(app) = rocket.state::<App>() {
                     state::start_background(app);
+                    announce_start(rocket.config(), app);
                 }
                 http::routes::first_run::announce(rocket).await;
             })
@@ -83,6 +86,31 @@ pub fn build(figment: Figment) -> Rocket<Build> {
         .attach(rocket::shield::Shield::new())
         .attach(http::conventions::TrailingSlash)
         .attach(http::conventions::SecurityHeaders)
+        .attach(http::request_log::RequestLog)
         .register("/", http::catchers::catchers());
     http::routes::mount(rocket)
+}
+
+/// Says once where latch listens and what it runs on; the signing key is
+/// named by where it comes from, never shown.
+fn announce_start(config: &rocket::Config, app: &App) {
+    if app.settings.log_format == config::LogFormat::Off {
+        return;
+    }
+    let scheme = if config.tls_enabled() {
+        "https"
+    } else {
+        "http"
+    };
+    let key = match app.settings.signing_key {
+        Some(_) => "configured",
+        None => "generated and kept in the database",
+    };
+    println!(
+        "latch listening on {scheme}://{}:{}; database {}; {} signing key {key}",
+        config.address,
+        config.port,
+        app.settings.database.display(),
+        app.settings.algorithm.name(),
+    );
 }

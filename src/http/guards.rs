@@ -80,6 +80,7 @@ async fn authenticate(req: &Request<'_>) -> Result<AuthUser, Error> {
     if token.cut_off(user.tokens_valid_after, session_live) {
         return Err(Error::AccessToken(TokenProblem::Blacklisted));
     }
+    crate::http::request_log::note_user(req, user.id);
     Ok(AuthUser { user, token })
 }
 

@@ -8,4 +8,5 @@ pub mod catchers;
 pub mod client;
 pub mod conventions;
 pub mod guards;
+pub mod request_log;
 pub mod routes;

@@ -28,6 +28,7 @@ pub const PASSWORD: &str = "correct horse battery staple";
 pub fn figment(dir: &Path) -> Figment {
     latch::figment()
         .merge(("log_level", "off"))
+        .merge(("latch.log_format", "off"))
         .merge(("latch.database", dir.join("latch.db")))
         .merge(("latch.signing_key", KEY))
         .merge(("latch.argon2_memory_kib", 64))
@@ -176,12 +177,27 @@ pub fn latch_cmd(dir: &Path) -> Command {
 
 impl Server {
     pub fn start(dir: &Path, extra_env: &[(&str, &str)]) -> Server {
+        Server::start_logging(dir, extra_env, None)
+    }
+
+    /// As [`Server::start`], with standard output and error in `log`.
+    pub fn start_logging(dir: &Path, extra_env: &[(&str, &str)], log: Option<&Path>) -> Server {
         let port = free_port();
         let mut cmd = latch_cmd(dir);
+        let (out, err) = match log {
+            Some(path) => {
+                let file = std::fs::File::create(path).expect("log file");
+                (
+                    Stdio::from(file.try_clone().expect("log file")),
+                    Stdio::from(file),
+                )
+            }
+            None => (Stdio::null(), Stdio::null()),
+        };
         cmd.env("ROCKET_PORT", port.to_string())
             .env("ROCKET_ADDRESS", "127.0.0.1")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
+            .stdout(out)
+            .stderr(err);
         for (k, v) in extra_env {
             cmd.env(k, v);
         }
