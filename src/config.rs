@@ -239,6 +239,8 @@ pub struct Settings {
     pub token_claims: Vec<UserClaim>,
     /// One line per request on standard output, as text or JSON, or none.
     pub log_format: LogFormat,
+    /// Client addresses (and ranges) `/metrics` answers; others get 404.
+    pub metrics_allow: TrustedProxies,
 }
 
 #[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
@@ -286,6 +288,7 @@ impl Default for Settings {
             device_token_lifetime: Seconds(180 * 24 * 60 * 60),
             token_claims: Vec::new(),
             log_format: LogFormat::Text,
+            metrics_allow: TrustedProxies::parse(&["127.0.0.1", "::1"]).unwrap_or_default(),
         }
     }
 }

@@ -19,6 +19,7 @@ pub mod clock;
 pub mod config;
 pub mod error;
 pub mod http;
+pub mod metrics;
 pub mod state;
 pub mod store;
 

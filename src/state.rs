@@ -12,6 +12,7 @@ use crate::auth::usernames;
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::error::StartError;
+use crate::metrics::Metrics;
 use crate::store::{self, Db};
 
 pub struct App {
@@ -22,6 +23,7 @@ pub struct App {
     pub throttle: Throttle,
     pub clock: Clock,
     pub first_run: FirstRun,
+    pub metrics: Metrics,
     /// How many times latch warned that it ignored `X-Forwarded-For` from a
     /// peer outside `trusted_proxies`: never more than once, so a client
     /// that sends the header on every request cannot flood the log; kept
@@ -67,6 +69,7 @@ impl App {
             throttle,
             clock: Clock::default(),
             first_run: FirstRun::default(),
+            metrics: Metrics::default(),
             untrusted_forwarded_warnings: AtomicUsize::new(0),
         })
     }

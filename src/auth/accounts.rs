@@ -320,3 +320,11 @@ pub async fn list_users(app: &App, offset: i64, limit: i64) -> Result<(i64, Vec<
 pub async fn count_users(app: &App) -> Result<i64> {
     app.db.run(|conn| users::count(conn)).await
 }
+
+/// Live sessions and users, for `/metrics`.
+pub async fn levels(app: &App) -> Result<(i64, i64)> {
+    let now = app.now();
+    app.db
+        .run(move |conn| Ok((sessions::count_live(conn, now)?, users::count(conn)?)))
+        .await
+}

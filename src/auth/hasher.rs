@@ -8,6 +8,7 @@
 //! flood then uses the CPU that requests leave idle, and an authenticated
 //! request does not queue behind someone else's hash.
 
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::thread;
@@ -41,6 +42,8 @@ type Job = Box<dyn FnOnce(&Core, &mut Vec<Block>) + Send>;
 pub struct Hasher {
     core: Arc<Core>,
     jobs: mpsc::Sender<Job>,
+    /// Hashes queued or running, for `/metrics`.
+    pending: Arc<AtomicI64>,
 }
 
 /// What the pool threads share: the parameters and the dummy hash.
@@ -75,7 +78,11 @@ impl Hasher {
                 .spawn(move || work(&core, &queue))
                 .map_err(StartError::Thread)?;
         }
-        Ok(Hasher { core, jobs })
+        Ok(Hasher {
+            core,
+            jobs,
+            pending: Arc::default(),
+        })
     }
 
     /// Hashes a new password into a PHC string, on the pool.
@@ -101,10 +108,16 @@ impl Hasher {
         self.core.verify(password, stored, &mut Vec::new())
     }
 
+    /// Hashes queued or running right now.
+    pub fn pending(&self) -> i64 {
+        self.pending.load(Ordering::Relaxed)
+    }
+
     async fn on_pool<T: Send + 'static>(
         &self,
         f: impl FnOnce(&Core, &mut Vec<Block>) -> Result<T> + Send + 'static,
     ) -> Result<T> {
+        let _counted = Pending::count(&self.pending);
         let (answer, answered) = oneshot::channel();
         let job: Job = Box::new(move |core, buffer| {
             let _ = answer.send(f(core, buffer));
@@ -115,6 +128,22 @@ impl Hasher {
         answered
             .await
             .map_err(|_| Error::Internal("hash pool stopped".into()))?
+    }
+}
+
+/// One job in [`Hasher::pending`] until dropped, however the wait ends.
+struct Pending<'a>(&'a AtomicI64);
+
+impl<'a> Pending<'a> {
+    fn count(pending: &'a AtomicI64) -> Pending<'a> {
+        pending.fetch_add(1, Ordering::Relaxed);
+        Pending(pending)
+    }
+}
+
+impl Drop for Pending<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
     }
 }
 

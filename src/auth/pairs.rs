@@ -11,6 +11,7 @@ use crate::auth::ledger::{self, Ctx, PAGE_CLAIM};
 use crate::auth::throttle::Action;
 use crate::auth::tokens::{Kind, Token};
 use crate::error::{Error, Result, TokenProblem};
+use crate::metrics::{Login, Refresh};
 use crate::state::App;
 use crate::store::sessions::ClientInfo;
 use crate::store::users::User;
@@ -34,7 +35,13 @@ pub async fn log_in(
     client: ClientInfo,
     started: Started,
 ) -> Result<LoggedIn> {
-    let user = credentials::check(app, username, password, ip, device).await?;
+    let checked = credentials::check(app, username, password, ip, device).await;
+    app.metrics.login(match &checked {
+        Ok(_) => Login::ok,
+        Err(Error::Throttled(_)) => Login::throttled,
+        Err(_) => Login::failed,
+    });
+    let user = checked?;
     let pair = issue(app, &user, client, started).await?;
     let now = app.now();
     let device = app.keys.sign_device(&user.id.to_string(), now)?;
@@ -72,6 +79,22 @@ pub enum Replay {
 
 /// Validates, consumes and rotates a refresh token.
 pub async fn refresh(
+    app: &App,
+    raw: &str,
+    ip: IpAddr,
+    replay: Replay,
+    client: ClientInfo,
+) -> Result<Pair> {
+    let refreshed = rotate(app, raw, ip, replay, client).await;
+    app.metrics.refresh(match &refreshed {
+        Ok(_) => Refresh::ok,
+        Err(Error::Token(TokenProblem::Blacklisted)) => Refresh::reuse_detected,
+        Err(_) => Refresh::invalid,
+    });
+    refreshed
+}
+
+async fn rotate(
     app: &App,
     raw: &str,
     ip: IpAddr,

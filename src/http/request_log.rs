@@ -1,4 +1,5 @@
-//! One line per request, in place of Rocket's five: time, method, path
+//! Per request: its duration into `/metrics`, and one line in place of
+//! Rocket's five: time, method, path
 //! (never the query string), status, duration, the authenticated user's id
 //! or `-`, and the client's address, as text or JSON (`log_format`).
 //!
@@ -49,10 +50,15 @@ impl Fairing for RequestLog {
         let Some(app) = req.rocket().state::<App>() else {
             return;
         };
+        let took = req.local_cache(|| Arrived(Instant::now())).0.elapsed();
+        let route = req
+            .route()
+            .map_or("unmatched".to_string(), |r| r.uri.to_string());
+        app.metrics
+            .request(&route, req.method().as_str(), took.as_secs_f64());
         if app.settings.log_format == LogFormat::Off {
             return;
         }
-        let took = req.local_cache(|| Arrived(Instant::now())).0.elapsed();
         let user = req.local_cache(LoggedUser::default).0.get().copied();
         let line = Line {
             method: req.method().as_str(),

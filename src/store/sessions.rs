@@ -105,6 +105,15 @@ pub fn list(
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
 }
 
+/// Sessions neither revoked nor expired.
+pub fn count_live(conn: &Connection, now: i64) -> Result<i64> {
+    Ok(conn.query_row(
+        "SELECT COUNT(*) FROM sessions WHERE revoked = 0 AND expires > ?1",
+        [now],
+        |r| r.get(0),
+    )?)
+}
+
 /// The owner of a session, if it exists.
 pub fn owner(conn: &Connection, session: &str) -> Result<Option<i64>> {
     Ok(conn
