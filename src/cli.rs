@@ -8,10 +8,12 @@ use std::io::{BufRead, IsTerminal};
 use clap::{Parser, Subcommand};
 
 use crate::auth::accounts::{self, NewUser, UserChanges};
+use crate::auth::audit::{self, Actor};
 use crate::auth::pairs;
 use crate::config::Settings;
 use crate::error::Error;
 use crate::state::App;
+use crate::store::audit::Filter;
 use crate::store::sessions::ClientInfo;
 use crate::store::users::{User, rfc3339};
 
@@ -47,6 +49,21 @@ enum Command {
     Config,
     /// Copy the database to PATH while the server runs, and check the copy.
     Backup { path: std::path::PathBuf },
+    /// Print the audit trail, newest first.
+    Audit {
+        /// Only events about this user (name or id).
+        #[arg(long)]
+        user: Option<String>,
+        /// Only events since this time: RFC 3339, or a duration such as 1d.
+        #[arg(long)]
+        since: Option<String>,
+        /// Only this kind of event, e.g. login_failed.
+        #[arg(long)]
+        event: Option<String>,
+        /// At most this many events.
+        #[arg(long, default_value_t = 100)]
+        limit: i64,
+    },
 }
 
 #[derive(Subcommand)]
@@ -154,6 +171,12 @@ async fn dispatch(app: &App, command: Command) -> Outcome {
         Command::Token { username } => token(app, &username).await,
         Command::Decode { token } => decode(app, &token),
         Command::FlushExpired => flush_expired(app).await,
+        Command::Audit {
+            user,
+            since,
+            event,
+            limit,
+        } => audit_trail(app, user, since, event, limit).await,
     }
 }
 
@@ -193,7 +216,9 @@ async fn user_add(app: &App, username: String, staff: bool, password_stdin: bool
         is_staff: staff,
         first_account: false,
     };
-    let user = accounts::create_user(app, new).await.map_err(text)?;
+    let user = accounts::create_user(app, new, &Actor::command_line())
+        .await
+        .map_err(text)?;
     println!("created user {} (id {})", user.username, user.id);
     Ok(())
 }
@@ -201,7 +226,7 @@ async fn user_add(app: &App, username: String, staff: bool, password_stdin: bool
 async fn user_passwd(app: &App, username: &str, password_stdin: bool) -> Outcome {
     let user = find(app, username).await?;
     let password = read_password(password_stdin)?;
-    accounts::reset_password(app, user.id, password)
+    accounts::reset_password(app, user.id, password, &Actor::command_line())
         .await
         .map_err(text)?;
     println!(
@@ -233,7 +258,7 @@ async fn user_list(app: &App) -> Outcome {
 /// Applies one staff change to `username` and says what was done.
 async fn user_change(app: &App, username: &str, changes: UserChanges, done: &str) -> Outcome {
     let user = find(app, username).await?;
-    accounts::update_user(app, user.id, changes)
+    accounts::update_user(app, user.id, changes, &Actor::command_line())
         .await
         .map_err(text)?;
     println!("{done} {}", user.username);
@@ -242,7 +267,9 @@ async fn user_change(app: &App, username: &str, changes: UserChanges, done: &str
 
 async fn user_delete(app: &App, username: &str) -> Outcome {
     let user = find(app, username).await?;
-    accounts::delete_user(app, user.id).await.map_err(text)?;
+    accounts::delete_user(app, user.id, &Actor::command_line())
+        .await
+        .map_err(text)?;
     println!("deleted {}", user.username);
     Ok(())
 }
@@ -258,7 +285,7 @@ async fn session_list(app: &App, username: &str) -> Outcome {
 
 async fn session_revoke_all(app: &App, username: &str) -> Outcome {
     let user = find(app, username).await?;
-    let n = accounts::log_out_everywhere(app, user.id)
+    let n = accounts::log_out_everywhere(app, user.id, &Actor::command_line())
         .await
         .map_err(text)?;
     println!("revoked {n} session(s) of {}", user.username);
@@ -299,9 +326,58 @@ fn decode(app: &App, token: &str) -> Outcome {
     Ok(())
 }
 
+async fn audit_trail(
+    app: &App,
+    user: Option<String>,
+    since: Option<String>,
+    event: Option<String>,
+    limit: i64,
+) -> Outcome {
+    let mut filter = Filter::default();
+    if let Some(user) = user {
+        filter.user_id = Some(match user.parse::<i64>() {
+            Ok(id) => id,
+            Err(_) => find(app, &user).await?.id,
+        });
+    }
+    if let Some(since) = since {
+        let at = audit::since(app.now(), &since)
+            .ok_or_else(|| format!("--since {since:?}: give RFC 3339 or a duration such as 1d"))?;
+        filter.since = Some(at);
+    }
+    if let Some(event) = event {
+        let known =
+            audit::Event::named(&event).ok_or_else(|| format!("no event named {event:?}"))?;
+        filter.event = Some(known.name().to_string());
+    }
+    let (count, events) = audit::list(app, filter, 0, limit.max(0))
+        .await
+        .map_err(text)?;
+    for e in &events {
+        let who = |name: &Option<String>, id: Option<i64>| match (name, id) {
+            (Some(name), _) => name.clone(),
+            (None, Some(id)) => format!("#{id}"),
+            (None, None) => "-".into(),
+        };
+        println!(
+            "{}  {:<22} user={} actor={} ip={} {}",
+            e.at,
+            e.event,
+            who(&e.username, e.user_id),
+            who(&e.actor, e.actor_id),
+            if e.ip.is_empty() { "-" } else { &e.ip },
+            e.detail
+        );
+    }
+    println!("{} of {count} event(s)", events.len());
+    Ok(())
+}
+
 async fn flush_expired(app: &App) -> Outcome {
-    let (tokens, sessions) = pairs::flush_expired(app).await.map_err(text)?;
-    println!("removed {tokens} expired token record(s) and {sessions} session(s)");
+    let (tokens, sessions, events) = pairs::flush_expired(app).await.map_err(text)?;
+    println!(
+        "removed {tokens} expired token record(s), {sessions} session(s) and {events} audit event(s)"
+    );
     Ok(())
 }
 

@@ -241,6 +241,8 @@ pub struct Settings {
     pub log_format: LogFormat,
     /// Client addresses (and ranges) `/metrics` answers; others get 404.
     pub metrics_allow: TrustedProxies,
+    /// How long audit events are kept; the cleanup task deletes older ones.
+    pub audit_retention: Seconds,
 }
 
 #[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
@@ -289,6 +291,7 @@ impl Default for Settings {
             token_claims: Vec::new(),
             log_format: LogFormat::Text,
             metrics_allow: TrustedProxies::parse(&["127.0.0.1", "::1"]).unwrap_or_default(),
+            audit_retention: Seconds(90 * 24 * 60 * 60),
         }
     }
 }

@@ -80,20 +80,24 @@ impl App {
     }
 }
 
-/// Work that runs beside the server: expired ledger rows are flushed every
-/// `cleanup_interval`.
+/// Work that runs beside the server: every `cleanup_interval`, expired
+/// ledger rows are flushed and audit events past `audit_retention` go.
 pub fn start_background(app: &App) {
     let db = app.db.clone();
     let clock = app.clock.clone();
     let every = app.settings.cleanup_interval.duration();
     let leeway = app.settings.leeway.as_i64();
+    let retention = app.settings.audit_retention.as_i64();
     rocket::tokio::spawn(async move {
         let mut ticks = rocket::tokio::time::interval(every);
         loop {
             ticks.tick().await;
-            let cutoff = clock.now() - leeway;
+            let now = clock.now();
             let flushed = db
-                .run(move |conn| store::ledger::flush_expired(conn, cutoff))
+                .run(move |conn| {
+                    store::ledger::flush_expired(conn, now - leeway)?;
+                    crate::auth::audit::purge(conn, now, retention)
+                })
                 .await;
             if let Err(e) = flushed {
                 rocket::warn!("flushing expired tokens failed: {e}");

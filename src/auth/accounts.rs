@@ -4,7 +4,9 @@
 //! [`create_user`], so one set of checks holds everywhere.
 
 use serde::Serialize;
+use serde_json::json;
 
+use crate::auth::audit::{self, Actor, Event};
 use crate::auth::pairs::{self, Pair, Started};
 use crate::auth::throttle::Action;
 use crate::auth::{policy, usernames};
@@ -105,12 +107,19 @@ pub async fn insert_new_user(app: &App, hashed: HashedUser) -> Result<Option<Use
 }
 
 /// Validates, hashes and creates an active user.
-pub async fn create_user(app: &App, new: NewUser) -> Result<User> {
+pub async fn create_user(app: &App, new: NewUser, by: &Actor) -> Result<User> {
     let checked = check_new_user(app, new)?;
     let hashed = hash_new_user(app, checked).await?;
-    insert_new_user(app, hashed)
+    let user = insert_new_user(app, hashed)
         .await?
-        .ok_or_else(|| Error::field("username", "A user with that username already exists."))
+        .ok_or_else(|| Error::field("username", "A user with that username already exists."))?;
+    note_created(app, &user, by);
+    Ok(user)
+}
+
+pub fn note_created(app: &App, user: &User, by: &Actor) {
+    let detail = json!({ "username": user.username, "is_staff": user.is_staff });
+    audit::note(app, Event::UserCreated, Some(user.id), by, detail);
 }
 
 /// Open registration, which also signs the new user in. An empty instance
@@ -133,7 +142,7 @@ pub async fn register(
         is_staff: false,
         first_account: false,
     };
-    let user = create_user(app, new).await?;
+    let user = create_user(app, new, &Actor::anonymous(client.clone())).await?;
     let pair = pairs::issue(app, &user, client, Started::Elsewhere).await?;
     Ok((user, pair))
 }
@@ -142,7 +151,7 @@ pub async fn register(
 /// `RefreshToken.for_user`: a session of its own, named in the user's
 /// session list after the staff member who made it, and ended by every
 /// kind of log-out like any other.
-pub async fn mint_for(app: &App, staff: &User, id: i64, ip: String) -> Result<Pair> {
+pub async fn mint_for(app: &App, staff: &User, id: i64, by: &Actor) -> Result<Pair> {
     let user = find(app, id).await?;
     if !user.is_active {
         return Err(Error::BadRequest("This user is inactive.".into()));
@@ -152,9 +161,11 @@ pub async fn mint_for(app: &App, staff: &User, id: i64, ip: String) -> Result<Pa
             "Minted by staff member {} (id {})",
             staff.username, staff.id
         ),
-        ip,
+        ip: by.client.ip.clone(),
     };
-    pairs::issue(app, &user, client, Started::Elsewhere).await
+    let pair = pairs::issue(app, &user, client, Started::Elsewhere).await?;
+    audit::note(app, Event::TokensMinted, Some(id), by, json!({}));
+    Ok(pair)
 }
 
 pub async fn find(app: &App, id: i64) -> Result<User> {
@@ -205,6 +216,14 @@ pub async fn change_own_password(
         return Err(wrong_old_password());
     }
     let changed = find(app, user.id).await?;
+    let actor = Actor::user(user.id, client.clone());
+    audit::note(
+        app,
+        Event::PasswordChanged,
+        Some(user.id),
+        &actor,
+        json!({}),
+    );
     pairs::issue(app, &changed, client, Started::Elsewhere).await
 }
 
@@ -228,10 +247,12 @@ pub async fn set_password(app: &App, id: i64, password: String) -> Result<()> {
 }
 
 /// A staff reset: the policy applies, every session of the user ends.
-pub async fn reset_password(app: &App, id: i64, password: String) -> Result<()> {
+pub async fn reset_password(app: &App, id: i64, password: String, by: &Actor) -> Result<()> {
     let user = find(app, id).await?;
     enforce_policy(app, &user.username, &password, "password")?;
-    set_password(app, id, password).await
+    set_password(app, id, password).await?;
+    audit::note(app, Event::PasswordReset, Some(id), by, json!({}));
+    Ok(())
 }
 
 /// Changes to a user from the staff API or the command line.
@@ -245,7 +266,7 @@ pub struct UserChanges {
 /// Applies `changes`; deactivation ends the user's sessions and tokens at
 /// once. The last active staff account cannot demote, deactivate or delete
 /// itself (or be), so the instance always keeps an administrator.
-pub async fn update_user(app: &App, id: i64, changes: UserChanges) -> Result<User> {
+pub async fn update_user(app: &App, id: i64, changes: UserChanges, by: &Actor) -> Result<User> {
     let username = match &changes.username {
         Some(raw) => Some(checked_username(app, raw)?),
         None => None,
@@ -260,15 +281,26 @@ pub async fn update_user(app: &App, id: i64, changes: UserChanges) -> Result<Use
         })
         .await?;
     outcome.map_err(refused)?;
-    find(app, id).await
+    let user = find(app, id).await?;
+    let detail = json!({
+        "username": changes.username.as_ref().map(|_| &user.username),
+        "is_staff": changes.is_staff,
+        "is_active": changes.is_active,
+    });
+    audit::note(app, Event::UserChanged, Some(id), by, detail);
+    Ok(user)
 }
 
-pub async fn delete_user(app: &App, id: i64) -> Result<()> {
+pub async fn delete_user(app: &App, id: i64, by: &Actor) -> Result<()> {
+    let username = find(app, id).await?.username;
     let outcome = app
         .db
         .run(move |conn| account_store::delete(conn, id))
         .await?;
-    outcome.map_err(refused)
+    outcome.map_err(refused)?;
+    let detail = json!({ "username": username });
+    audit::note(app, Event::UserDeleted, Some(id), by, detail);
+    Ok(())
 }
 
 fn refused(refusal: Refusal) -> Error {
@@ -282,11 +314,15 @@ fn refused(refusal: Refusal) -> Error {
 }
 
 /// "Log out everywhere": every session and every earlier access token.
-pub async fn log_out_everywhere(app: &App, id: i64) -> Result<usize> {
+pub async fn log_out_everywhere(app: &App, id: i64, by: &Actor) -> Result<usize> {
     let now = app.now();
-    app.db
+    let revoked = app
+        .db
         .run(move |conn| account_store::log_out_everywhere(conn, id, now))
-        .await
+        .await?;
+    let detail = json!({ "revoked": revoked });
+    audit::note(app, Event::LogoutEverywhere, Some(id), by, detail);
+    Ok(revoked)
 }
 
 pub async fn list_sessions(app: &App, id: i64, current: Option<String>) -> Result<Vec<Listed>> {
@@ -298,7 +334,8 @@ pub async fn list_sessions(app: &App, id: i64, current: Option<String>) -> Resul
 
 /// Ends one of the user's sessions; someone else's is as absent as a
 /// made-up one.
-pub async fn revoke_session(app: &App, id: i64, session: String) -> Result<()> {
+pub async fn revoke_session(app: &App, id: i64, session: String, by: &Actor) -> Result<()> {
+    let detail = json!({ "session": session });
     app.db
         .run(move |conn| {
             if sessions::owner(conn, &session)? != Some(id) {
@@ -307,6 +344,7 @@ pub async fn revoke_session(app: &App, id: i64, session: String) -> Result<()> {
             sessions::revoke(conn, &session)
         })
         .await?;
+    audit::note(app, Event::SessionEnded, Some(id), by, detail);
     Ok(())
 }
 

@@ -11,7 +11,10 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use subtle::ConstantTimeEq;
 
+use serde_json::json;
+
 use crate::auth::accounts::{self, NewUser};
+use crate::auth::audit::{self, Actor, Event};
 use crate::auth::tokens::random_hex;
 use crate::error::{Error, Result};
 use crate::state::App;
@@ -99,7 +102,13 @@ pub async fn check(app: &App, presented: &str) -> Result<()> {
 }
 
 /// Creates the first, staff, account, spending the token.
-pub async fn claim(app: &App, presented: &str, username: String, password: String) -> Result<User> {
+pub async fn claim(
+    app: &App,
+    presented: &str,
+    username: String,
+    password: String,
+    by: &Actor,
+) -> Result<User> {
     check(app, presented).await?;
     let new = NewUser {
         username,
@@ -115,6 +124,8 @@ pub async fn claim(app: &App, presented: &str, username: String, password: Strin
     let user = accounts::insert_new_user(app, hashed)
         .await?
         .ok_or_else(already_set_up)?;
+    accounts::note_created(app, &user, by);
+    audit::note(app, Event::FirstRunClaimed, Some(user.id), by, json!({}));
     rocket::info!("first-run setup created staff account {:?}", user.username);
     Ok(user)
 }

@@ -8,12 +8,14 @@
 
 use crate::store::Connection;
 use serde::Serialize;
-use serde_json::Value;
+use serde_json::{Value, json};
 
+use crate::auth::audit::{self, Actor, Event};
 use crate::auth::claims;
 use crate::auth::tokens::{Claims, Keys, Kind, SESSION_CLAIM, Token, new_id};
 use crate::config::Settings;
 use crate::error::{Error, Result, TokenProblem};
+use crate::store::audit as store_audit;
 use crate::store::ledger::{self, Entry, Issued};
 use crate::store::sessions::{self, ClientInfo};
 use crate::store::users::{self, User};
@@ -103,7 +105,7 @@ pub fn refresh(tx: &Connection, cx: &Ctx<'_>, token: &Token, client: &ClientInfo
         None => None,
     };
     if let Some(entry) = entry.as_ref().filter(|e| e.is_spent()) {
-        return replay(tx, cx, token, entry);
+        return replay(tx, cx, token, entry, client);
     }
     token.require(Kind::Refresh).map_err(Error::Token)?;
     let jti = token.jti().unwrap_or_default().to_string();
@@ -141,13 +143,27 @@ pub fn refresh(tx: &Connection, cx: &Ctx<'_>, token: &Token, client: &ClientInfo
 /// winner got (same claims, same key, same bytes), so no second session
 /// forks, provided its user may still have it; otherwise its family is
 /// revoked.
-fn replay(tx: &Connection, cx: &Ctx<'_>, token: &Token, entry: &Entry) -> Result<Pair> {
+fn replay(
+    tx: &Connection,
+    cx: &Ctx<'_>,
+    token: &Token,
+    entry: &Entry,
+    client: &ClientInfo,
+) -> Result<Pair> {
     if let Some(pair) = newest_within_grace(tx, cx, entry)? {
         active_user(tx, token, true)?;
         return Ok(pair);
     }
-    if let Some(session) = &entry.session {
-        sessions::revoke(tx, session)?;
+    if let Some(session) = &entry.session
+        && sessions::revoke(tx, session)?
+    {
+        // Recorded with the revocation itself, once: the first replay that
+        // ends a live session.
+        let user = token.user_id().and_then(|id| id.parse::<i64>().ok());
+        let actor = Actor::anonymous(client.clone());
+        let event = Event::RefreshReuseDetected;
+        let detail = json!({ "session": session });
+        store_audit::record(tx, &audit::row(cx.now, event, user, &actor, detail))?;
     }
     Err(Error::Token(TokenProblem::Blacklisted))
 }

@@ -5,6 +5,7 @@
 //! nothing here writes SQL: records come from [`crate::store`].
 
 pub mod accounts;
+pub mod audit;
 pub mod claims;
 pub mod credentials;
 pub mod first_run;

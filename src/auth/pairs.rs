@@ -4,12 +4,16 @@
 
 use std::net::IpAddr;
 
+use serde_json::json;
+
+use crate::auth::audit::{self, Actor, Event};
 use crate::auth::credentials;
 pub use crate::auth::ledger::Pair;
 pub use crate::auth::ledger::Started;
 use crate::auth::ledger::{self, Ctx, PAGE_CLAIM};
 use crate::auth::throttle::Action;
 use crate::auth::tokens::{Kind, Token};
+use crate::auth::usernames;
 use crate::error::{Error, Result, TokenProblem};
 use crate::metrics::{Login, Refresh};
 use crate::state::App;
@@ -36,13 +40,23 @@ pub async fn log_in(
     started: Started,
 ) -> Result<LoggedIn> {
     let checked = credentials::check(app, username, password, ip, device).await;
-    app.metrics.login(match &checked {
-        Ok(_) => Login::ok,
-        Err(Error::Throttled(_)) => Login::throttled,
-        Err(_) => Login::failed,
-    });
-    let user = checked?;
+    let (outcome, event) = match &checked {
+        Ok(_) => (Login::ok, Event::LoginOk),
+        Err(Error::Throttled(_)) => (Login::throttled, Event::LoginThrottled),
+        Err(_) => (Login::failed, Event::LoginFailed),
+    };
+    app.metrics.login(outcome);
+    let user = match checked {
+        Ok(user) => user,
+        Err(e) => {
+            let name = usernames::normalize(username.trim());
+            audit::note_login(app, event, &name, &Actor::anonymous(client));
+            return Err(e);
+        }
+    };
+    let actor = Actor::user(user.id, client.clone());
     let pair = issue(app, &user, client, started).await?;
+    audit::note(app, Event::LoginOk, Some(user.id), &actor, json!({}));
     let now = app.now();
     let device = app.keys.sign_device(&user.id.to_string(), now)?;
     Ok(LoggedIn { user, pair, device })
@@ -125,13 +139,25 @@ async fn rotate(
 }
 
 /// Logs out the session of a refresh token.
-pub async fn blacklist(app: &App, raw: &str, ip: IpAddr) -> Result<()> {
+pub async fn blacklist(app: &App, raw: &str, ip: IpAddr, client: ClientInfo) -> Result<()> {
     let token = decode_or_spend(app, raw, ip)?;
     let now = app.now();
+    let user = token.user_id().and_then(|id| id.parse::<i64>().ok());
+    let session = token.session().map(str::to_owned);
     let done = app
         .db
         .write(move |conn| ledger::blacklist(conn, &token, now))
         .await;
+    if done.is_ok() {
+        let actor = Actor { id: user, client };
+        audit::note(
+            app,
+            Event::Logout,
+            user,
+            &actor,
+            json!({ "session": session }),
+        );
+    }
     spend_on_refusal(app, ip, done)
 }
 
@@ -198,11 +224,17 @@ pub fn throttle_requests(app: &App, ip: IpAddr) -> Result<()> {
 }
 
 /// Deletes ledger rows and sessions whose tokens have all expired (past
-/// the leeway). Expired tokens fail validation on their own, so nothing
-/// revoked can come back.
-pub async fn flush_expired(app: &App) -> Result<(usize, usize)> {
-    let cutoff = app.now() - app.settings.leeway.as_i64();
+/// the leeway), and audit events past `audit_retention`. Expired tokens
+/// fail validation on their own, so nothing revoked can come back.
+pub async fn flush_expired(app: &App) -> Result<(usize, usize, usize)> {
+    let now = app.now();
+    let cutoff = now - app.settings.leeway.as_i64();
+    let retention = app.settings.audit_retention.as_i64();
     app.db
-        .run(move |conn| crate::store::ledger::flush_expired(conn, cutoff))
+        .run(move |conn| {
+            let (tokens, sessions) = crate::store::ledger::flush_expired(conn, cutoff)?;
+            let events = audit::purge(conn, now, retention)?;
+            Ok((tokens, sessions, events))
+        })
         .await
 }

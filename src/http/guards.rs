@@ -5,9 +5,11 @@
 use rocket::State;
 use rocket::request::{FromRequest, Outcome, Request};
 
+use crate::auth::audit::Actor;
 use crate::auth::tokens::{Kind, Token};
 use crate::error::{Error, TokenProblem, stash};
 use crate::state::App;
+use crate::store::sessions::ClientInfo;
 use crate::store::users::{self, User};
 
 /// The authenticated caller.
@@ -27,6 +29,19 @@ impl AuthUser {
 /// An authenticated caller with `is_staff`.
 #[derive(Debug, Clone)]
 pub struct StaffUser(pub AuthUser);
+
+impl AuthUser {
+    /// The caller as the audit trail names them.
+    pub fn actor(&self, client: ClientInfo) -> Actor {
+        Actor::user(self.user.id, client)
+    }
+}
+
+impl StaffUser {
+    pub fn actor(&self, client: ClientInfo) -> Actor {
+        self.0.actor(client)
+    }
+}
 
 /// Splits `Authorization` the way Simple JWT does, in small steps that each
 /// fail on their own: the header, a configured scheme (any case, RFC 7235),

@@ -64,6 +64,23 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE users ADD COLUMN username_key TEXT;
     CREATE INDEX users_username_key ON users(username_key);
     "#,
+    // 3: the audit trail. No foreign keys: an event outlives the user it
+    // names (a deletion is itself an event).
+    r#"
+    CREATE TABLE audit (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        at INTEGER NOT NULL,
+        event TEXT NOT NULL,
+        user_id INTEGER,
+        actor_id INTEGER,
+        ip TEXT NOT NULL DEFAULT '',
+        user_agent TEXT NOT NULL DEFAULT '',
+        detail TEXT NOT NULL DEFAULT '{}'
+    );
+    CREATE INDEX audit_at ON audit(at);
+    CREATE INDEX audit_user ON audit(user_id, at);
+    CREATE INDEX audit_event ON audit(event, at);
+    "#,
 ];
 
 /// The schema version this binary writes.

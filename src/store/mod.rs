@@ -10,6 +10,7 @@
 //! leaks a SQLite type beyond the connection handle they take.
 
 pub mod accounts;
+pub mod audit;
 pub mod backup;
 pub mod ledger;
 pub mod meta;
@@ -121,6 +122,18 @@ impl Db {
         T: Send + 'static,
     {
         self.inner.writer.write(f).await
+    }
+
+    /// Queues `f` for the writer's next group commit without waiting for
+    /// it: for records (the audit trail) that must not slow the request
+    /// that makes them. A failure is logged, never answered.
+    pub fn write_detached<F>(&self, f: F)
+    where
+        F: FnOnce(&Connection) -> Result<()> + Send + 'static,
+    {
+        if let Err(e) = self.inner.writer.submit_detached(f) {
+            rocket::warn!("cannot queue a record: {e}");
+        }
     }
 
     /// As [`Db::write`], without an executor (the CLI).

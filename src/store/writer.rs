@@ -58,6 +58,24 @@ impl Writer {
             .map_err(|_| Error::Internal("database writer stopped".into()))?
     }
 
+    /// Queues `f` with nobody waiting for the answer; a failure is logged.
+    pub fn submit_detached<F>(&self, f: F) -> Result<()>
+    where
+        F: FnOnce(&Connection) -> Result<()> + Send + 'static,
+    {
+        let job: Job = Box::new(move |conn| {
+            let outcome = in_savepoint(conn, f);
+            Box::new(move |committed: Result<()>| {
+                if let Err(e) = committed.and(outcome) {
+                    rocket::warn!("a queued record was not written: {e}");
+                }
+            })
+        });
+        self.jobs
+            .send(job)
+            .map_err(|_| Error::Internal("database writer stopped".into()))
+    }
+
     fn submit<T, F>(&self, f: F) -> Result<oneshot::Receiver<Result<T>>>
     where
         F: FnOnce(&Connection) -> Result<T> + Send + 'static,

@@ -5,16 +5,16 @@ use rocket::http::Status;
 use rocket::response::status::Custom;
 use rocket::serde::json::Json;
 use rocket::{Route, State, delete, get, patch, post, routes};
-use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::auth::accounts::{self, NewUser, PublicUser, UserChanges};
 use crate::auth::pairs::Pair;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::http::body::{Body, Field};
-use crate::http::client::ClientAddr;
 use crate::http::guards::StaffUser;
+use crate::http::pagination::{Page, Window};
 use crate::state::App;
+use crate::store::sessions::ClientInfo;
 
 pub const BASE: &str = "/api/admin/users";
 pub const DEMAND: super::Demand = super::Demand::Staff;
@@ -32,78 +32,25 @@ pub fn routes() -> Vec<Route> {
     ]
 }
 
-const DEFAULT_PAGE_SIZE: i64 = 50;
-const MAX_PAGE_SIZE: i64 = 500;
-
-/// Django REST Framework's page-number pagination.
-#[derive(Debug, Serialize)]
-struct Page {
-    count: i64,
-    next: Option<String>,
-    previous: Option<String>,
-    results: Vec<PublicUser>,
-}
-
-fn invalid_page() -> Error {
-    Error::NotFoundDetail("Invalid page.")
-}
-
-/// DRF's `page_size` rule: a positive integer, capped; anything else is
-/// the default, and is not repeated in the links.
-fn page_size(raw: Option<&str>) -> Option<i64> {
-    raw.and_then(|s| s.parse::<i64>().ok())
-        .filter(|n| *n > 0)
-        .map(|n| n.min(MAX_PAGE_SIZE))
-}
-
-/// DRF's page rule: a positive integer or `last`; anything else, and a
-/// page past the end (but for an empty first page), is `404 Invalid page.`.
-fn page_number(raw: Option<&str>, count: i64, size: i64) -> Result<i64> {
-    let pages = ((count + size - 1) / size).max(1);
-    let page = match raw {
-        None => 1,
-        Some("last") => pages,
-        Some(s) => s.parse::<i64>().map_err(|_| invalid_page())?,
-    };
-    if page < 1 || page > pages {
-        return Err(invalid_page());
-    }
-    Ok(page)
-}
-
 #[get("/?<page>&<page_size>")]
 async fn list(
     app: &State<App>,
     _staff: StaffUser,
     page: Option<&str>,
     page_size: Option<&str>,
-) -> Result<Json<Page>> {
-    let given_size = self::page_size(page_size);
-    let size = given_size.unwrap_or(DEFAULT_PAGE_SIZE);
+) -> Result<Json<Page<PublicUser>>> {
     let count = accounts::count_users(app).await?;
-    let page = page_number(page, count, size)?;
-    let offset = (page - 1).saturating_mul(size);
-    let (_, listed) = accounts::list_users(app, offset, size).await?;
-    // Relative links: the request's `Host` header is the client's to
-    // choose, so it must not end up in a link latch hands out.
-    let link = |p: i64| {
-        let size = given_size
-            .map(|s| format!("&page_size={s}"))
-            .unwrap_or_default();
-        format!("{BASE}/?page={p}{size}")
-    };
-    Ok(Json(Page {
-        count,
-        next: (offset + size < count).then(|| link(page + 1)),
-        previous: (page > 1).then(|| link(page - 1)),
-        results: listed.iter().map(PublicUser::of).collect(),
-    }))
+    let window = Window::of(page, page_size, count)?;
+    let (_, listed) = accounts::list_users(app, window.offset, window.size).await?;
+    let results = listed.iter().map(PublicUser::of).collect();
+    Ok(Json(Page::new(&window, count, BASE, "", results)))
 }
 
 #[post("/", data = "<body>")]
 async fn create(
     app: &State<App>,
-    _staff: StaffUser,
+    staff: StaffUser,
+    client: ClientInfo,
     body: Body,
 ) -> Result<Custom<Json<PublicUser>>> {
     let is_staff = body.boolean("is_staff")?.unwrap_or(false);
@@ -114,7 +61,7 @@ async fn create(
         is_staff,
         first_account: false,
     };
-    let user = accounts::create_user(app, new).await?;
+    let user = accounts::create_user(app, new, &staff.actor(client)).await?;
     Ok(Custom(Status::Created, Json(PublicUser::of(&user))))
 }
 
@@ -128,7 +75,8 @@ async fn read(app: &State<App>, _staff: StaffUser, id: i64) -> Result<Json<Publi
 #[patch("/<id>", data = "<body>")]
 async fn update(
     app: &State<App>,
-    _staff: StaffUser,
+    staff: StaffUser,
+    client: ClientInfo,
     id: i64,
     body: Body,
 ) -> Result<Json<PublicUser>> {
@@ -140,34 +88,40 @@ async fn update(
             false => None,
         },
     };
-    let user = accounts::update_user(app, id, changes).await?;
+    let user = accounts::update_user(app, id, changes, &staff.actor(client)).await?;
     Ok(Json(PublicUser::of(&user)))
 }
 
 /// 204 with no body, as DRF's destroy answers.
 #[delete("/<id>")]
-async fn remove(app: &State<App>, _staff: StaffUser, id: i64) -> Result<Status> {
-    accounts::delete_user(app, id).await?;
+async fn remove(app: &State<App>, staff: StaffUser, client: ClientInfo, id: i64) -> Result<Status> {
+    accounts::delete_user(app, id, &staff.actor(client)).await?;
     Ok(Status::NoContent)
 }
 
 #[post("/<id>/password", data = "<body>")]
 async fn set_password(
     app: &State<App>,
-    _staff: StaffUser,
+    staff: StaffUser,
+    client: ClientInfo,
     id: i64,
     body: Body,
 ) -> Result<Json<Value>> {
     accounts::find(app, id).await?;
     let password = body.one(Field::password("password", &app.settings))?;
-    accounts::reset_password(app, id, password).await?;
+    accounts::reset_password(app, id, password, &staff.actor(client)).await?;
     Ok(Json(json!({})))
 }
 
 #[post("/<id>/logout")]
-async fn force_logout(app: &State<App>, _staff: StaffUser, id: i64) -> Result<Json<Value>> {
+async fn force_logout(
+    app: &State<App>,
+    staff: StaffUser,
+    client: ClientInfo,
+    id: i64,
+) -> Result<Json<Value>> {
     accounts::find(app, id).await?;
-    let revoked = accounts::log_out_everywhere(app, id).await?;
+    let revoked = accounts::log_out_everywhere(app, id, &staff.actor(client)).await?;
     Ok(Json(json!({ "revoked": revoked })))
 }
 
@@ -176,9 +130,10 @@ async fn force_logout(app: &State<App>, _staff: StaffUser, id: i64) -> Result<Js
 async fn mint(
     app: &State<App>,
     staff: StaffUser,
+    client: ClientInfo,
     id: i64,
-    addr: ClientAddr,
 ) -> Result<Custom<Json<Pair>>> {
-    let pair = accounts::mint_for(app, &staff.0.user, id, addr.0.to_string()).await?;
+    let by = staff.actor(client);
+    let pair = accounts::mint_for(app, &staff.0.user, id, &by).await?;
     Ok(Custom(Status::Created, Json(pair)))
 }

@@ -10,11 +10,13 @@ use rocket::{Orbit, Rocket, Route, State, post, routes};
 use serde_json::Value;
 
 use crate::auth::accounts::PublicUser;
+use crate::auth::audit::Actor;
 use crate::auth::{first_run, pairs};
 use crate::error::Result;
 use crate::http::body::Body;
 use crate::http::client::ClientAddr;
 use crate::state::App;
+use crate::store::sessions::ClientInfo;
 
 pub const BASE: &str = "/api/setup";
 
@@ -62,6 +64,7 @@ fn base_url(config: &rocket::Config) -> String {
 async fn create_first_account(
     app: &State<App>,
     addr: ClientAddr,
+    client: ClientInfo,
     body: Body,
 ) -> Result<Custom<Json<PublicUser>>> {
     pairs::throttle_requests(app, addr.0)?;
@@ -71,6 +74,7 @@ async fn create_first_account(
     };
     first_run::check(app, &token).await?;
     let [username, password] = body.credentials(&app.settings)?;
-    let user = first_run::claim(app, &token, username, password).await?;
+    let by = Actor::anonymous(client);
+    let user = first_run::claim(app, &token, username, password, &by).await?;
     Ok(Custom(Status::Created, Json(PublicUser::of(&user))))
 }

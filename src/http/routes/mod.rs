@@ -5,6 +5,7 @@
 use rocket::{Build, Rocket, Route};
 
 mod admin;
+mod audit;
 pub mod first_run;
 mod health;
 mod me;
@@ -50,7 +51,7 @@ impl Demands {
 }
 
 pub fn mount(rocket: Rocket<Build>) -> Rocket<Build> {
-    let modules: [(&'static str, Vec<Route>, Demand); 11] = [
+    let modules: [(&'static str, Vec<Route>, Demand); 12] = [
         (health::BASE, health::routes(), Demand::Anyone),
         (tokens::BASE, tokens::routes(), Demand::Anyone),
         (tokens::ALIAS_BASE, tokens::aliases(), Demand::Anyone),
@@ -58,6 +59,7 @@ pub fn mount(rocket: Rocket<Build>) -> Rocket<Build> {
         (sessions::BASE, sessions::routes(), sessions::DEMAND),
         (registration::BASE, registration::routes(), Demand::Anyone),
         (admin::BASE, admin::routes(), admin::DEMAND),
+        (audit::BASE, audit::routes(), audit::DEMAND),
         (page::BASE, page::routes(), Demand::Anyone),
         (
             session_cookie::BASE,

@@ -296,11 +296,12 @@ async fn logout(
     call: BrowserCall,
     jar: &CookieJar<'_>,
     addr: ClientAddr,
+    client: ClientInfo,
 ) -> Result<Json<Value>> {
     let raw = jar.get(COOKIE).map(|c| c.value().to_string());
     clear(jar, &call);
     if let Some(raw) = raw {
-        match pairs::blacklist(app, &raw, addr.0).await {
+        match pairs::blacklist(app, &raw, addr.0, client).await {
             Ok(()) | Err(Error::Token(_)) => {}
             Err(e) => return Err(e),
         }

@@ -8,7 +8,7 @@ use crate::auth::accounts;
 use crate::error::Result;
 use crate::http::guards::AuthUser;
 use crate::state::App;
-use crate::store::sessions::Listed;
+use crate::store::sessions::{ClientInfo, Listed};
 
 pub const BASE: &str = "/api/sessions";
 pub const DEMAND: super::Demand = super::Demand::User;
@@ -26,13 +26,20 @@ async fn list(app: &State<App>, caller: AuthUser) -> Result<Json<Vec<Listed>>> {
 }
 
 #[delete("/<session>")]
-async fn revoke_one(app: &State<App>, caller: AuthUser, session: &str) -> Result<Json<Value>> {
-    accounts::revoke_session(app, caller.user.id, session.to_string()).await?;
+async fn revoke_one(
+    app: &State<App>,
+    caller: AuthUser,
+    client: ClientInfo,
+    session: &str,
+) -> Result<Json<Value>> {
+    let by = caller.actor(client);
+    accounts::revoke_session(app, caller.user.id, session.to_string(), &by).await?;
     Ok(Json(json!({})))
 }
 
 #[post("/revoke-all")]
-async fn revoke_all(app: &State<App>, caller: AuthUser) -> Result<Json<Value>> {
-    let revoked = accounts::log_out_everywhere(app, caller.user.id).await?;
+async fn revoke_all(app: &State<App>, caller: AuthUser, client: ClientInfo) -> Result<Json<Value>> {
+    let by = caller.actor(client);
+    let revoked = accounts::log_out_everywhere(app, caller.user.id, &by).await?;
     Ok(Json(json!({ "revoked": revoked })))
 }

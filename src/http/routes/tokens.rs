@@ -93,8 +93,13 @@ async fn verify(app: &State<App>, body: Body, addr: ClientAddr) -> Result<Json<V
 }
 
 #[post("/blacklist", data = "<body>")]
-async fn blacklist(app: &State<App>, body: Body, addr: ClientAddr) -> Result<Json<Value>> {
+async fn blacklist(
+    app: &State<App>,
+    body: Body,
+    addr: ClientAddr,
+    client: ClientInfo,
+) -> Result<Json<Value>> {
     let raw = body.one(Field::token("refresh"))?;
-    pairs::blacklist(app, &raw, addr.0).await?;
+    pairs::blacklist(app, &raw, addr.0, client).await?;
     Ok(Json(json!({})))
 }
