@@ -7,10 +7,13 @@
 pub mod accounts;
 pub mod credentials;
 pub mod first_run;
+pub mod forward;
 pub mod hasher;
 pub mod ledger;
 pub mod pairs;
 pub mod policy;
+pub mod sso;
+pub mod standing;
 pub mod throttle;
 pub mod tokens;
 pub mod usernames;

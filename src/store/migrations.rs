@@ -64,6 +64,12 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE users ADD COLUMN username_key TEXT;
     CREATE INDEX users_username_key ON users(username_key);
     "#,
+    // 3: the SHA-256 of the session's `latch_sso` cookie, looked up on every
+    // forward-auth request; the cookie itself is never stored.
+    r#"
+    ALTER TABLE sessions ADD COLUMN sso_hash TEXT;
+    CREATE UNIQUE INDEX sessions_sso_hash ON sessions(sso_hash);
+    "#,
 ];
 
 /// The schema version this binary writes.
