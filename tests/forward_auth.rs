@@ -150,7 +150,12 @@ fn both_endpoints_answer_every_method_with_the_contracts_codes() {
         Method::Patch,
         Method::Options,
     ];
-    for endpoint in ["forward-auth", "auth-request", "forward-auth/", "auth-request/"] {
+    for endpoint in [
+        "forward-auth",
+        "auth-request",
+        "forward-auth/",
+        "auth-request/",
+    ] {
         for method in methods {
             let forwarded_method = if endpoint.starts_with("forward") {
                 "X-Forwarded-Method"
@@ -160,7 +165,10 @@ fn both_endpoints_answer_every_method_with_the_contracts_codes() {
             let res = t
                 .client
                 .req(method, format!("/api/authz/{endpoint}"))
-                .header(Header::new("X-Original-URL", original.replace(' ', "%20").replace('é', "%C3%A9")))
+                .header(Header::new(
+                    "X-Original-URL",
+                    original.replace(' ', "%20").replace('é', "%C3%A9"),
+                ))
                 .header(Header::new(forwarded_method, method.as_str()))
                 .header(Header::new("Accept", HTML))
                 .dispatch();
@@ -222,21 +230,34 @@ fn allowed_requests_name_the_user_and_rules_decide() {
     let alice = t.user("alice", false);
     t.user("root", true);
     let (access, _) = login(&t, "alice");
-    let res = t.ask("forward-auth", "https://app.example.test/x", &[bearer(&access)]);
+    let res = t.ask(
+        "forward-auth",
+        "https://app.example.test/x",
+        &[bearer(&access)],
+    );
     assert_eq!(res.status(), Status::Ok);
     assert_eq!(res.headers().get_one("Remote-User"), Some("alice"));
-    assert_eq!(res.headers().get_one("Remote-Id"), Some(alice.to_string().as_str()));
+    assert_eq!(
+        res.headers().get_one("Remote-Id"),
+        Some(alice.to_string().as_str())
+    );
     assert_eq!(res.headers().get_one("Remote-Groups"), Some(""));
     assert_eq!(res.headers().get_one("Cache-Control"), Some("no-store"));
     // nginx's spellings of the original request.
     for headers in [
-        vec![Header::new("X-Original-URL", "http://app.example.test:8080/x")],
+        vec![Header::new(
+            "X-Original-URL",
+            "http://app.example.test:8080/x",
+        )],
         vec![
             Header::new("Host", "app.example.test"),
             Header::new("X-Original-URI", "/x"),
         ],
     ] {
-        let mut req = t.client.get("/api/authz/auth-request").header(bearer(&access));
+        let mut req = t
+            .client
+            .get("/api/authz/auth-request")
+            .header(bearer(&access));
         for h in headers {
             req = req.header(h);
         }
@@ -246,7 +267,11 @@ fn allowed_requests_name_the_user_and_rules_decide() {
     }
     // The staff-only host: 403 for alice, on both endpoints.
     for endpoint in ["forward-auth", "auth-request"] {
-        let res = t.ask(endpoint, "https://admin.example.test:443/", &[bearer(&access)]);
+        let res = t.ask(
+            endpoint,
+            "https://admin.example.test:443/",
+            &[bearer(&access)],
+        );
         assert_eq!(res.status(), Status::Forbidden);
         assert_eq!(
             common::body(res),
@@ -254,7 +279,11 @@ fn allowed_requests_name_the_user_and_rules_decide() {
         );
     }
     let (root, _) = login(&t, "root");
-    let res = t.ask("forward-auth", "https://admin.example.test/", &[bearer(&root)]);
+    let res = t.ask(
+        "forward-auth",
+        "https://admin.example.test/",
+        &[bearer(&root)],
+    );
     assert_eq!(res.status(), Status::Ok);
     assert_eq!(res.headers().get_one("Remote-Groups"), Some("staff"));
     // `anyone`: through with no credentials, and the headers empty.
@@ -262,10 +291,18 @@ fn allowed_requests_name_the_user_and_rules_decide() {
     assert_eq!(res.status(), Status::Ok);
     assert_eq!(res.headers().get_one("Remote-User"), Some(""));
     // A disguised path does not dodge the default rule.
-    let res = t.ask("forward-auth", "https://app.example.test/public/../private", &[]);
+    let res = t.ask(
+        "forward-auth",
+        "https://app.example.test/public/../private",
+        &[],
+    );
     assert_eq!(res.status(), Status::Unauthorized);
     // A bad bearer is refused as on the API.
-    let res = t.ask("forward-auth", "https://app.example.test/", &[bearer("nope")]);
+    let res = t.ask(
+        "forward-auth",
+        "https://app.example.test/",
+        &[bearer("nope")],
+    );
     assert_eq!(res.status(), Status::Unauthorized);
     assert_eq!(common::body(res)["code"], "token_not_valid");
 }
@@ -292,7 +329,13 @@ fn the_sso_cookie_is_locked_down_and_only_its_hash_is_kept() {
     assert_eq!(s.sso.len(), 64);
     assert!(s.sso.bytes().all(|b| b.is_ascii_hexdigit()));
     let attrs = common::cookie_app::attributes(&s.set_cookie);
-    for expected in ["httponly", "samesite=lax", "path=/", "domain=example.test", "secure"] {
+    for expected in [
+        "httponly",
+        "samesite=lax",
+        "path=/",
+        "domain=example.test",
+        "secure",
+    ] {
         assert!(attrs.iter().any(|a| a == expected), "{expected}: {attrs:?}");
     }
     assert_eq!(t.with_sso(&s.sso), Status::Ok);
@@ -300,7 +343,8 @@ fn the_sso_cookie_is_locked_down_and_only_its_hash_is_kept() {
     let stored: Vec<String> = app
         .db
         .run_blocking(|conn| {
-            let mut stmt = conn.prepare("SELECT sso_hash FROM sessions WHERE sso_hash IS NOT NULL")?;
+            let mut stmt =
+                conn.prepare("SELECT sso_hash FROM sessions WHERE sso_hash IS NOT NULL")?;
             let rows = stmt.query_map([], |r| r.get(0))?;
             Ok(rows.collect::<Result<Vec<String>, _>>()?)
         })
@@ -335,7 +379,10 @@ fn every_kind_of_log_out_ends_the_sso_cookie() {
     let (cleared, line) = cookie_value(&res, "latch_sso").expect("cleared");
     assert!(cleared.is_empty(), "{line}");
     assert!(line.to_ascii_lowercase().contains("max-age=0"), "{line}");
-    assert!(line.to_ascii_lowercase().contains("domain=example.test"), "{line}");
+    assert!(
+        line.to_ascii_lowercase().contains("domain=example.test"),
+        "{line}"
+    );
     assert_eq!(t.with_sso(&s.sso), Status::Unauthorized);
 
     // Log out everywhere.
@@ -352,7 +399,10 @@ fn every_kind_of_log_out_ends_the_sso_cookie() {
     // Deleting the session.
     let s = t.sign_in("alice");
     assert_eq!(t.with_sso(&s.sso), Status::Ok);
-    let sid = common::claims(&s.access)["sid"].as_str().unwrap().to_string();
+    let sid = common::claims(&s.access)["sid"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let res = t
         .client
         .delete(format!("/api/sessions/{sid}"))
@@ -463,7 +513,10 @@ fn the_page_may_return_only_to_allowed_hosts() {
         let (status, body) = check(bad);
         assert_eq!(status, Status::BadRequest, "{bad}");
         assert!(
-            body["detail"].as_str().unwrap().starts_with("The return address was refused"),
+            body["detail"]
+                .as_str()
+                .unwrap()
+                .starts_with("The return address was refused"),
             "{body}"
         );
     }
@@ -478,9 +531,18 @@ fn bad_settings_are_refused_naming_the_key() {
         ("public_url", json!("https://auth.example.com/login")),
         ("sso_cookie_domain", json!(".example.com")),
         ("redirect_hosts", json!(["https://a.example.com"])),
-        ("forward_auth_rules[0].host", json!([{"host": "a.*.com", "require": "user"}])),
-        ("forward_auth_rules[0].path", json!([{"host": "a.com", "path": "x/*", "require": "user"}])),
-        ("forward_auth_rules", json!([{"host": "a.com", "require": "admin"}])),
+        (
+            "forward_auth_rules[0].host",
+            json!([{"host": "a.*.com", "require": "user"}]),
+        ),
+        (
+            "forward_auth_rules[0].path",
+            json!([{"host": "a.com", "path": "x/*", "require": "user"}]),
+        ),
+        (
+            "forward_auth_rules",
+            json!([{"host": "a.com", "require": "admin"}]),
+        ),
     ];
     for (key, value) in cases {
         let setting = key.split(['[', '.']).next().unwrap();
@@ -507,7 +569,15 @@ fn revocations_by_the_cli_are_seen_on_the_next_request() {
         }
         let headers: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
         let host = format!("127.0.0.1:{}", server.port);
-        send(server.port, "GET", "/api/authz/auth-request", &host, &headers, "").status
+        send(
+            server.port,
+            "GET",
+            "/api/authz/auth-request",
+            &host,
+            &headers,
+            "",
+        )
+        .status
     };
     let sign_in = || {
         let body = json!({"username": "alice", "password": PASSWORD}).to_string();
@@ -516,7 +586,14 @@ fn revocations_by_the_cli_are_seen_on_the_next_request() {
             ("Content-Type", "application/json"),
             ("X-Requested-With", "latch"),
         ];
-        let reply = send(server.port, "POST", "/api/session/login", &host, &headers, &body);
+        let reply = send(
+            server.port,
+            "POST",
+            "/api/session/login",
+            &host,
+            &headers,
+            &body,
+        );
         assert_eq!(reply.status, 200, "{}", reply.body);
         let sso = reply
             .headers_named("set-cookie")
@@ -526,8 +603,16 @@ fn revocations_by_the_cli_are_seen_on_the_next_request() {
         (sso, reply.json()["access"].as_str().unwrap().to_string())
     };
     let cli = |args: &[&str]| {
-        let out = latch_cmd(dir.path()).env("LATCH_SIGNING_KEY", KEY).args(args).output().unwrap();
-        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        let out = latch_cmd(dir.path())
+            .env("LATCH_SIGNING_KEY", KEY)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     };
 
     let (sso, access) = sign_in();

@@ -21,7 +21,12 @@ fn percent_encode(s: &str) -> String {
 fn reached_as(reply: &Reply, user: &str, groups: &str) {
     assert_eq!(reply.status, 200, "{reply:?}");
     assert_eq!(reply.app_saw("remote-user"), [user], "{}", reply.body);
-    assert_eq!(reply.app_saw("remote-groups").concat(), groups, "{}", reply.body);
+    assert_eq!(
+        reply.app_saw("remote-groups").concat(),
+        groups,
+        "{}",
+        reply.body
+    );
 }
 
 /// The app was reached, and no `Remote-User` naming anyone came with it.
@@ -59,9 +64,17 @@ fn single_sign_on_through(proxy: Proxy) {
     let forged = [("Remote-User", "mallory"), ("Remote-Groups", "staff")];
     let reply = stack.get("app", "/", &[JSON, ("Authorization", &bearer)]);
     reached_as(&reply, "alice", "");
-    let reply = stack.get("app", "/", &[HTML, ("Cookie", &cookie), forged[0], forged[1]]);
+    let reply = stack.get(
+        "app",
+        "/",
+        &[HTML, ("Cookie", &cookie), forged[0], forged[1]],
+    );
     reached_as(&reply, "alice", "");
-    assert!(!reply.app_saw("remote-id").concat().is_empty(), "{}", reply.body);
+    assert!(
+        !reply.app_saw("remote-id").concat().is_empty(),
+        "{}",
+        reply.body
+    );
 
     // An `anyone` path passes without credentials, and still without
     // the client's word for who it is.
@@ -119,7 +132,11 @@ fn traefik_forward_auth() {
 fn wait_for_page(browser: &Browser, host: &str, needle: &str) -> String {
     let deadline = std::time::Instant::now() + WAIT;
     loop {
-        let url = browser.run("return location.href").as_str().unwrap_or("").to_string();
+        let url = browser
+            .run("return location.href")
+            .as_str()
+            .unwrap_or("")
+            .to_string();
         let text = browser
             .run("return document.body ? document.body.innerText : ''")
             .as_str()
@@ -151,7 +168,12 @@ fn a_browser_signs_in_on_latch_and_comes_back_to_the_app() {
     browser.goto(&format!("http://{app}/dashboard?tab=2"));
     browser.wait_for_text("#login-title", "Sign in");
     let here = browser.run("return location.href");
-    assert!(here.as_str().unwrap().starts_with(&format!("http://{auth}/?rd=")), "{here}");
+    assert!(
+        here.as_str()
+            .unwrap()
+            .starts_with(&format!("http://{auth}/?rd=")),
+        "{here}"
+    );
     browser.type_into("#login-username", "alice");
     browser.type_into("#login-password", PASSWORD);
     browser.click("#login-form button[type=submit]");

@@ -35,7 +35,10 @@ pub fn required(rules: &[ForwardAuthRule], host: &str, path: &str) -> Require {
         .iter()
         .find(|rule| {
             host_matches(&rule.host, host)
-                && rule.path.as_deref().is_none_or(|glob| glob_matches(glob, &path))
+                && rule
+                    .path
+                    .as_deref()
+                    .is_none_or(|glob| glob_matches(glob, &path))
         })
         .map_or(Require::User, |rule| rule.require)
 }
@@ -112,8 +115,10 @@ fn percent_decode(s: &str) -> String {
     while i < bytes.len() {
         let hex = |b: u8| (b as char).to_digit(16);
         if bytes[i] == b'%'
-            && let (Some(Some(h)), Some(Some(l))) =
-                (bytes.get(i + 1).map(|b| hex(*b)), bytes.get(i + 2).map(|b| hex(*b)))
+            && let (Some(Some(h)), Some(Some(l))) = (
+                bytes.get(i + 1).map(|b| hex(*b)),
+                bytes.get(i + 2).map(|b| hex(*b)),
+            )
         {
             out.push((h * 16 + l) as u8);
             i += 3;
@@ -268,7 +273,9 @@ impl RedirectPolicy<'_> {
                     .is_some_and(|sub| sub.len() > 1 && sub.ends_with('.'))
         });
         let allowed = under_domain
-            || self.own_host.is_some_and(|own| own.eq_ignore_ascii_case(host))
+            || self
+                .own_host
+                .is_some_and(|own| own.eq_ignore_ascii_case(host))
             || self.hosts.iter().any(|h| h == host);
         if allowed {
             Ok(url.raw)
@@ -375,7 +382,10 @@ mod tests {
     #[test]
     fn login_urls_carry_the_original_percent_encoded() {
         assert_eq!(
-            login_url("https://auth.example.com/", "https://app.example.com/a?b=c&d"),
+            login_url(
+                "https://auth.example.com/",
+                "https://app.example.com/a?b=c&d"
+            ),
             "https://auth.example.com/?rd=https%3A%2F%2Fapp.example.com%2Fa%3Fb%3Dc%26d"
         );
     }

@@ -33,10 +33,8 @@ pub fn hash(value: &str) -> Option<String> {
 /// Who a session found by its cookie stands for at `now`, if it is live:
 /// not revoked or expired, its user active and not cut off since.
 pub fn who(row: &SsoSession, now: i64) -> Option<Who> {
-    let live = !row.revoked
-        && row.expires > now
-        && row.is_active
-        && row.created >= row.tokens_valid_after;
+    let live =
+        !row.revoked && row.expires > now && row.is_active && row.created >= row.tokens_valid_after;
     live.then(|| Who {
         id: row.user_id,
         username: row.username.clone(),

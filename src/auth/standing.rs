@@ -48,9 +48,12 @@ impl Standing {
     /// Unknown hashes are not remembered: anyone can send those.
     pub async fn sso(&self, db: &Db, hash: &str) -> Result<Option<SsoSession>> {
         let key = hash.to_string();
-        self.cached(db, |i| &mut i.sso, key.clone(), move |conn| {
-            sessions::by_sso_hash(conn, &key)
-        })
+        self.cached(
+            db,
+            |i| &mut i.sso,
+            key.clone(),
+            move |conn| sessions::by_sso_hash(conn, &key),
+        )
         .await
     }
 
@@ -60,9 +63,12 @@ impl Standing {
         let session = session.map(str::to_owned);
         let key = (id, session.clone());
         let found = self
-            .cached(db, |i| &mut i.users, key, move |conn| {
-                users::with_session(conn, id, session.as_deref()).map(Some)
-            })
+            .cached(
+                db,
+                |i| &mut i.users,
+                key,
+                move |conn| users::with_session(conn, id, session.as_deref()).map(Some),
+            )
             .await?;
         Ok(found.flatten())
     }

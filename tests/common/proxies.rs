@@ -88,7 +88,10 @@ impl Stack {
         // Listening is not routing yet (Traefik loads its routes after).
         let deadline = Instant::now() + Duration::from_secs(30);
         while stack.get("app", "/public/ready", &[]).status != 200 {
-            assert!(Instant::now() < deadline, "the proxy never routed to the app");
+            assert!(
+                Instant::now() < deadline,
+                "the proxy never routed to the app"
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
         stack
@@ -158,7 +161,11 @@ impl Reply {
     pub fn app_saw(&self, name: &str) -> Vec<String> {
         let seen = &self.json()["headers"][name];
         seen.as_array()
-            .map(|v| v.iter().filter_map(|s| s.as_str().map(str::to_string)).collect())
+            .map(|v| {
+                v.iter()
+                    .filter_map(|s| s.as_str().map(str::to_string))
+                    .collect()
+            })
             .unwrap_or_default()
     }
 }
@@ -220,8 +227,9 @@ pub fn send(
 fn dechunk(mut raw: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
     while let Some(end) = raw.windows(2).position(|w| w == b"\r\n") {
-        let size = usize::from_str_radix(std::str::from_utf8(&raw[..end]).unwrap_or("0").trim(), 16)
-            .unwrap_or(0);
+        let size =
+            usize::from_str_radix(std::str::from_utf8(&raw[..end]).unwrap_or("0").trim(), 16)
+                .unwrap_or(0);
         if size == 0 {
             break;
         }
@@ -340,7 +348,10 @@ fn spawn(
                 scgi_temp_path temp/scgi;\n include site.conf;\n}\n";
             std::fs::create_dir_all(prefix.join("temp")).unwrap();
             std::fs::write(prefix.join("nginx.conf"), main).unwrap();
-            cmd.arg("-p").arg(&prefix).arg("-c").arg(prefix.join("nginx.conf"));
+            cmd.arg("-p")
+                .arg(&prefix)
+                .arg("-c")
+                .arg(prefix.join("nginx.conf"));
         }
         Proxy::Caddy => {
             // Plain http on the test port; no admin endpoint to collide on.
@@ -348,8 +359,7 @@ fn spawn(
             for line in example("Caddyfile").lines() {
                 if line.ends_with(" {") && line.contains(DOMAIN) && !line.starts_with('\t') {
                     let hosts = line.trim_end_matches(" {").split(", ");
-                    let hosts: Vec<String> =
-                        hosts.map(|h| format!("http://{h}:{port}")).collect();
+                    let hosts: Vec<String> = hosts.map(|h| format!("http://{h}:{port}")).collect();
                     site.push_str(&format!("{} {{\n", hosts.join(", ")));
                 } else {
                     site.push_str(line);

@@ -210,9 +210,7 @@ impl<'r> rocket::request::FromRequest<'r> for RequestHost {
     type Error = std::convert::Infallible;
 
     async fn from_request(req: &'r Request<'_>) -> rocket::request::Outcome<Self, Self::Error> {
-        let host = req
-            .host()
-            .map(|h| h.domain().as_str().to_ascii_lowercase());
+        let host = req.host().map(|h| h.domain().as_str().to_ascii_lowercase());
         rocket::request::Outcome::Success(RequestHost(host))
     }
 }

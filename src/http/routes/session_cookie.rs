@@ -22,8 +22,8 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::auth::accounts;
-use crate::auth::sso;
 use crate::auth::pairs::{self, Pair, Replay, Started};
+use crate::auth::sso;
 use crate::config::TrustedProxies;
 use crate::error::{Error, Result, stash};
 use crate::http::body::{self, Body};
