@@ -133,13 +133,52 @@ fn bearer(access: &str) -> Header<'static> {
     Header::new("Authorization", format!("Bearer {access}"))
 }
 
+/// No credentials: what `endpoint` answers a browser-like `method`.
+fn unauthenticated(t: &T, endpoint: &str, method: Method, original: &str, location: &str) {
+    let forwarded_method = if endpoint.starts_with("forward") {
+        "X-Forwarded-Method"
+    } else {
+        "X-Original-Method"
+    };
+    let res = t
+        .client
+        .req(method, format!("/api/authz/{endpoint}"))
+        .header(Header::new("X-Original-URL", original.to_string()))
+        .header(Header::new(forwarded_method, method.as_str()))
+        .header(Header::new("Accept", HTML))
+        .dispatch();
+    let browser = matches!(method, Method::Get | Method::Head);
+    let expected = match (endpoint.starts_with("forward"), browser) {
+        (true, true) => Status::Found,
+        _ => Status::Unauthorized,
+    };
+    assert_eq!(res.status(), expected, "{method} {endpoint}");
+    let loc = res.headers().get_one("Location").map(str::to_string);
+    assert_eq!(loc.is_some(), browser, "{method} {endpoint}: {loc:?}");
+    if browser {
+        assert_eq!(loc.as_deref(), Some(location));
+    }
+    if expected == Status::Unauthorized {
+        assert_eq!(
+            res.headers().get_one("WWW-Authenticate"),
+            Some("Bearer realm=\"api\"")
+        );
+    }
+    if method != Method::Head {
+        assert_eq!(
+            common::body(res),
+            json!({"detail": "Authentication credentials were not provided."})
+        );
+    }
+}
+
 #[test]
 fn both_endpoints_answer_every_method_with_the_contracts_codes() {
     let t = app();
-    let original = "https://app.example.test/a b?x=1&y=é";
+    let original = "https://app.example.test/a%20b?x=1&y=%C3%A9";
     let location = format!(
         "{PUBLIC}/?rd={}",
-        latch::auth::forward::percent_encode("https://app.example.test/a%20b?x=1&y=%C3%A9")
+        latch::auth::forward::percent_encode(original)
     );
     let methods = [
         Method::Get,
@@ -157,44 +196,7 @@ fn both_endpoints_answer_every_method_with_the_contracts_codes() {
         "auth-request/",
     ] {
         for method in methods {
-            let forwarded_method = if endpoint.starts_with("forward") {
-                "X-Forwarded-Method"
-            } else {
-                "X-Original-Method"
-            };
-            let res = t
-                .client
-                .req(method, format!("/api/authz/{endpoint}"))
-                .header(Header::new(
-                    "X-Original-URL",
-                    original.replace(' ', "%20").replace('é', "%C3%A9"),
-                ))
-                .header(Header::new(forwarded_method, method.as_str()))
-                .header(Header::new("Accept", HTML))
-                .dispatch();
-            let browser = matches!(method, Method::Get | Method::Head);
-            let expected = match (endpoint.starts_with("forward"), browser) {
-                (true, true) => Status::Found,
-                _ => Status::Unauthorized,
-            };
-            assert_eq!(res.status(), expected, "{method} {endpoint}");
-            let loc = res.headers().get_one("Location").map(str::to_string);
-            assert_eq!(loc.is_some(), browser, "{method} {endpoint}: {loc:?}");
-            if browser {
-                assert_eq!(loc.as_deref(), Some(location.as_str()));
-            }
-            if expected == Status::Unauthorized {
-                assert_eq!(
-                    res.headers().get_one("WWW-Authenticate"),
-                    Some("Bearer realm=\"api\"")
-                );
-            }
-            if method != Method::Head {
-                assert_eq!(
-                    common::body(res),
-                    json!({"detail": "Authentication credentials were not provided."})
-                );
-            }
+            unauthenticated(&t, endpoint, method, original, &location);
         }
     }
     // An API client (no text/html) is refused, not redirected.
@@ -225,7 +227,7 @@ fn without_public_url_browsers_get_401_too() {
 }
 
 #[test]
-fn allowed_requests_name_the_user_and_rules_decide() {
+fn allowed_requests_name_the_user() {
     let t = app();
     let alice = t.user("alice", false);
     t.user("root", true);
@@ -265,6 +267,14 @@ fn allowed_requests_name_the_user_and_rules_decide() {
         assert_eq!(res.status(), Status::Ok);
         assert_eq!(res.headers().get_one("Remote-User"), Some("alice"));
     }
+}
+
+#[test]
+fn rules_decide_who_passes() {
+    let t = app();
+    t.user("alice", false);
+    t.user("root", true);
+    let (access, _) = login(&t, "alice");
     // The staff-only host: 403 for alice, on both endpoints.
     for endpoint in ["forward-auth", "auth-request"] {
         let res = t.ask(
@@ -363,11 +373,9 @@ fn the_sso_cookie_is_locked_down_and_only_its_hash_is_kept() {
 }
 
 #[test]
-fn every_kind_of_log_out_ends_the_sso_cookie() {
+fn the_pages_log_out_clears_and_ends_the_sso_cookie() {
     let t = app();
-    let alice = t.user("alice", false);
-    t.user("root", true);
-    let (root, _) = login(&t, "root");
+    t.user("alice", false);
 
     // The page's log-out: the cookie is cleared and dead.
     let s = t.sign_in("alice");
@@ -384,6 +392,14 @@ fn every_kind_of_log_out_ends_the_sso_cookie() {
         "{line}"
     );
     assert_eq!(t.with_sso(&s.sso), Status::Unauthorized);
+}
+
+#[test]
+fn every_kind_of_revocation_ends_the_sso_cookie() {
+    let t = app();
+    let alice = t.user("alice", false);
+    t.user("root", true);
+    let (root, _) = login(&t, "root");
 
     // Log out everywhere.
     let s = t.sign_in("alice");
@@ -559,49 +575,6 @@ fn revocations_by_the_cli_are_seen_on_the_next_request() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path(), &[]);
     add_user(dir.path(), "alice", false);
-    let ask = |cookie: &str, bearer: Option<&str>| {
-        let mut headers = vec![
-            ("X-Original-URL", "http://app.example.test/".to_string()),
-            ("Cookie", format!("latch_sso={cookie}")),
-        ];
-        if let Some(b) = bearer {
-            headers.push(("Authorization", format!("Bearer {b}")));
-        }
-        let headers: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        let host = format!("127.0.0.1:{}", server.port);
-        send(
-            server.port,
-            "GET",
-            "/api/authz/auth-request",
-            &host,
-            &headers,
-            "",
-        )
-        .status
-    };
-    let sign_in = || {
-        let body = json!({"username": "alice", "password": PASSWORD}).to_string();
-        let host = format!("127.0.0.1:{}", server.port);
-        let headers = [
-            ("Content-Type", "application/json"),
-            ("X-Requested-With", "latch"),
-        ];
-        let reply = send(
-            server.port,
-            "POST",
-            "/api/session/login",
-            &host,
-            &headers,
-            &body,
-        );
-        assert_eq!(reply.status, 200, "{}", reply.body);
-        let sso = reply
-            .headers_named("set-cookie")
-            .find_map(|c| c.strip_prefix("latch_sso=")?.split(';').next())
-            .unwrap()
-            .to_string();
-        (sso, reply.json()["access"].as_str().unwrap().to_string())
-    };
     let cli = |args: &[&str]| {
         let out = latch_cmd(dir.path())
             .env("LATCH_SIGNING_KEY", KEY)
@@ -615,20 +588,54 @@ fn revocations_by_the_cli_are_seen_on_the_next_request() {
         );
     };
 
-    let (sso, access) = sign_in();
+    let (sso, access) = server_sign_in(&server);
     // Warm the cache, several times over.
     for _ in 0..3 {
-        assert_eq!(ask(&sso, None), 200);
-        assert_eq!(ask("", Some(&access)), 200);
+        assert_eq!(server_ask(&server, &sso, None), 200);
+        assert_eq!(server_ask(&server, "", Some(&access)), 200);
     }
     cli(&["session", "revoke-all", "alice"]);
-    assert_eq!(ask(&sso, None), 401);
-    assert_eq!(ask("", Some(&access)), 401);
+    assert_eq!(server_ask(&server, &sso, None), 401);
+    assert_eq!(server_ask(&server, "", Some(&access)), 401);
 
-    let (sso, access) = sign_in();
-    assert_eq!(ask(&sso, None), 200);
-    assert_eq!(ask("", Some(&access)), 200);
+    let (sso, access) = server_sign_in(&server);
+    assert_eq!(server_ask(&server, &sso, None), 200);
+    assert_eq!(server_ask(&server, "", Some(&access)), 200);
     cli(&["user", "deactivate", "alice"]);
-    assert_eq!(ask(&sso, None), 401);
-    assert_eq!(ask("", Some(&access)), 401);
+    assert_eq!(server_ask(&server, &sso, None), 401);
+    assert_eq!(server_ask(&server, "", Some(&access)), 401);
+}
+
+/// auth-request on a real server, with the cookie and maybe a bearer.
+fn server_ask(server: &Server, cookie: &str, bearer: Option<&str>) -> u16 {
+    let mut headers = vec![
+        ("X-Original-URL", "http://app.example.test/".to_string()),
+        ("Cookie", format!("latch_sso={cookie}")),
+    ];
+    if let Some(b) = bearer {
+        headers.push(("Authorization", format!("Bearer {b}")));
+    }
+    let headers: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let host = format!("127.0.0.1:{}", server.port);
+    let path = "/api/authz/auth-request";
+    send(server.port, "GET", path, &host, &headers, "").status
+}
+
+/// The page's sign-in on a real server: `(latch_sso, access token)`.
+fn server_sign_in(server: &Server) -> (String, String) {
+    let body = json!({"username": "alice", "password": PASSWORD}).to_string();
+    let host = format!("127.0.0.1:{}", server.port);
+    let headers = [
+        ("Content-Type", "application/json"),
+        ("X-Requested-With", "latch"),
+    ];
+    let path = "/api/session/login";
+    let reply = send(server.port, "POST", path, &host, &headers, &body);
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let sso = reply
+        .headers_named("set-cookie")
+        .find_map(|c| c.strip_prefix("latch_sso=")?.split(';').next())
+        .unwrap()
+        .to_string();
+    (sso, reply.json()["access"].as_str().unwrap().to_string())
 }

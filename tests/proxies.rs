@@ -38,8 +38,12 @@ fn reached_anonymously(reply: &Reply) {
 
 fn single_sign_on_through(proxy: Proxy) {
     let stack = Stack::start(proxy);
-    let port = stack.port;
+    signed_out_requests_are_sent_to_sign_in(&stack, proxy);
+    signed_in_requests_reach_the_app(&stack, proxy);
+}
 
+fn signed_out_requests_are_sent_to_sign_in(stack: &Stack, proxy: Proxy) {
+    let port = stack.port;
     // A browser without credentials goes to the sign-in page, carrying
     // the URL it asked for.
     let reply = stack.get("app", "/reports?year=2026&q=a%20b", &[HTML]);
@@ -55,7 +59,9 @@ fn single_sign_on_through(proxy: Proxy) {
     let reply = stack.get("app", "/api/things", &[JSON]);
     assert_eq!(reply.status, 401, "{proxy:?}: {reply:?}");
     assert!(reply.header("location").is_none(), "{proxy:?}: {reply:?}");
+}
 
+fn signed_in_requests_reach_the_app(stack: &Stack, proxy: Proxy) {
     // A bearer token and the sign-in cookie both reach the app as alice;
     // what the client claims in Remote-* never does.
     let (access, sso) = stack.sign_in("alice");
