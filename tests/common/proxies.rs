@@ -341,7 +341,9 @@ fn spawn(
             std::fs::create_dir_all(prefix.join("logs")).unwrap();
             std::fs::write(prefix.join("site.conf"), site).unwrap();
             // Unprivileged: everything nginx writes stays under its prefix.
-            let main = "daemon off;\npid nginx.pid;\nerror_log logs/error.log;\n\
+            // One process, so killing it at the end of the test leaves no
+            // orphaned workers behind.
+            let main = "daemon off;\nmaster_process off;\npid nginx.pid;\nerror_log logs/error.log;\n\
                 events {}\nhttp {\n access_log off;\n\
                 client_body_temp_path temp/body;\n proxy_temp_path temp/proxy;\n\
                 fastcgi_temp_path temp/fastcgi;\n uwsgi_temp_path temp/uwsgi;\n\
