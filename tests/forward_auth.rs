@@ -101,16 +101,13 @@ impl T {
         }
     }
 
-    /// Asks `endpoint` about `GET url` as Traefik would describe it.
+    /// Asks `endpoint` about `GET url` as its proxy would describe it:
+    /// Traefik's and Caddy's `X-Forwarded-*`, nginx's `X-Original-URL`.
     fn ask(&self, endpoint: &str, url: &str, extra: &[Header<'static>]) -> LocalResponse<'_> {
-        let (proto, rest) = url.split_once("://").unwrap();
-        let (host, uri) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-        let mut req = self
-            .client
-            .get(format!("/api/authz/{endpoint}"))
-            .header(Header::new("X-Forwarded-Proto", proto.to_string()))
-            .header(Header::new("X-Forwarded-Host", host.to_string()))
-            .header(Header::new("X-Forwarded-Uri", uri.to_string()));
+        let mut req = self.client.get(format!("/api/authz/{endpoint}"));
+        for h in described(endpoint, url) {
+            req = req.header(h);
+        }
         for h in extra {
             req = req.header(h.clone());
         }
@@ -129,6 +126,20 @@ impl T {
     }
 }
 
+/// The headers `endpoint`'s proxy family describes `url` with.
+fn described(endpoint: &str, url: &str) -> Vec<Header<'static>> {
+    if endpoint.starts_with("auth-request") {
+        return vec![Header::new("X-Original-URL", url.to_string())];
+    }
+    let (proto, rest) = url.split_once("://").unwrap();
+    let (host, uri) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    vec![
+        Header::new("X-Forwarded-Proto", proto.to_string()),
+        Header::new("X-Forwarded-Host", host.to_string()),
+        Header::new("X-Forwarded-Uri", uri.to_string()),
+    ]
+}
+
 fn bearer(access: &str) -> Header<'static> {
     Header::new("Authorization", format!("Bearer {access}"))
 }
@@ -140,10 +151,11 @@ fn unauthenticated(t: &T, endpoint: &str, method: Method, original: &str, locati
     } else {
         "X-Original-Method"
     };
-    let res = t
-        .client
-        .req(method, format!("/api/authz/{endpoint}"))
-        .header(Header::new("X-Original-URL", original.to_string()))
+    let mut req = t.client.req(method, format!("/api/authz/{endpoint}"));
+    for h in described(endpoint, original) {
+        req = req.header(h);
+    }
+    let res = req
         .header(Header::new(forwarded_method, method.as_str()))
         .header(Header::new("Accept", HTML))
         .dispatch();
@@ -300,6 +312,23 @@ fn rules_decide_who_passes() {
     let res = t.ask("forward-auth", "https://app.example.test/public/a.css", &[]);
     assert_eq!(res.status(), Status::Ok);
     assert_eq!(res.headers().get_one("Remote-User"), Some(""));
+    // A client cannot describe another request in the other family's
+    // headers, which its proxy passes through untouched.
+    let forged_nginx = Header::new("X-Original-URL", "https://app.example.test/public/x");
+    let res = t.ask(
+        "forward-auth",
+        "https://admin.example.test/",
+        &[forged_nginx],
+    );
+    assert_eq!(res.status(), Status::Unauthorized);
+    let res = t
+        .client
+        .get("/api/authz/auth-request")
+        .header(Header::new("X-Original-URL", "https://admin.example.test/"))
+        .header(Header::new("X-Forwarded-Host", "app.example.test"))
+        .header(Header::new("X-Forwarded-Uri", "/public/x"))
+        .dispatch();
+    assert_eq!(res.status(), Status::Unauthorized);
     // A disguised path does not dodge the default rule.
     let res = t.ask(
         "forward-auth",

@@ -59,6 +59,21 @@ fn signed_out_requests_are_sent_to_sign_in(stack: &Stack, proxy: Proxy) {
     let reply = stack.get("app", "/api/things", &[JSON]);
     assert_eq!(reply.status, 401, "{proxy:?}: {reply:?}");
     assert!(reply.header("location").is_none(), "{proxy:?}: {reply:?}");
+
+    // Describing a public path in any header the proxy might pass on
+    // does not open a private one.
+    let public = format!("http://app.{DOMAIN}:{port}/public/x");
+    let forged = [
+        JSON,
+        ("X-Original-URL", public.as_str()),
+        ("X-Original-URI", "/public/x"),
+        ("X-Forwarded-Uri", "/public/x"),
+        ("X-Forwarded-Host", "app.example.test"),
+    ];
+    let reply = stack.get("app", "/private", &forged);
+    assert_eq!(reply.status, 401, "{proxy:?}: {reply:?}");
+    let reply = stack.get("admin", "/", &forged);
+    assert_eq!(reply.status, 401, "{proxy:?}: {reply:?}");
 }
 
 fn signed_in_requests_reach_the_app(stack: &Stack, proxy: Proxy) {

@@ -102,7 +102,7 @@ async fn decide(req: &Request<'_>, family: Family) -> Result<Allowed> {
         .rocket()
         .state::<App>()
         .ok_or_else(|| Error::Internal("app state missing".into()))?;
-    let original = original(req)?;
+    let original = original(req, family)?;
     let url = &original.url;
     let require = forward::required(&app.settings.forward_auth_rules, &url.host, &url.path);
     let (who, cause) = identify(req, app).await?;
@@ -126,32 +126,47 @@ async fn decide(req: &Request<'_>, family: Family) -> Result<Allowed> {
     }
 }
 
-/// The request the proxy asks about, from the headers each proxy sends.
-fn original(req: &Request<'_>) -> Result<Original> {
+/// The request the proxy asks about, from the headers its family sets.
+/// Only those: Traefik and Caddy overwrite `X-Forwarded-*` but pass any
+/// other client header through, and nginx sets `X-Original-URL` but
+/// passes a client's `X-Forwarded-*`, so reading the other family's
+/// headers would let a client describe a request it is not making.
+fn original(req: &Request<'_>, family: Family) -> Result<Original> {
     let h = req.headers();
-    let method = h
-        .get_one("X-Forwarded-Method")
-        .or_else(|| h.get_one("X-Original-Method"))
-        .or(Some(req.method().as_str()));
-    let found = if let Some(url) = h.get_one("X-Original-URL") {
-        Original::url(url, method)
-    } else if let (Some(host), Some(uri)) = (
-        h.get_one("X-Forwarded-Host"),
-        h.get_one("X-Forwarded-Uri")
-            .or_else(|| h.get_one("X-Original-URI")),
-    ) {
-        Original::forwarded(h.get_one("X-Forwarded-Proto"), host, uri, method)
-    } else if let (Some(host), Some(uri)) = (h.get_one("Host"), h.get_one("X-Original-URI")) {
-        Original::forwarded(h.get_one("X-Forwarded-Proto"), host, uri, method)
-    } else {
-        None
+    let found = match family {
+        Family::ForwardAuth => {
+            let method = h
+                .get_one("X-Forwarded-Method")
+                .or(Some(req.method().as_str()));
+            match (h.get_one("X-Forwarded-Host"), h.get_one("X-Forwarded-Uri")) {
+                (Some(host), Some(uri)) => {
+                    Original::forwarded(h.get_one("X-Forwarded-Proto"), host, uri, method)
+                }
+                _ => None,
+            }
+        }
+        Family::AuthRequest => {
+            let method = h
+                .get_one("X-Original-Method")
+                .or(Some(req.method().as_str()));
+            match (h.get_one("X-Original-URL"), h.get_one("X-Original-URI")) {
+                (Some(url), _) => Original::url(url, method),
+                (None, Some(uri)) => h.get_one("Host").and_then(|host| {
+                    Original::forwarded(h.get_one("X-Forwarded-Proto"), host, uri, method)
+                }),
+                (None, None) => None,
+            }
+        }
     };
     found.ok_or_else(|| {
-        Error::BadRequest(
-            "Cannot tell the original request: send X-Forwarded-Proto, X-Forwarded-Host \
-             and X-Forwarded-Uri, or X-Original-URL."
+        Error::BadRequest(match family {
+            Family::ForwardAuth => "Cannot tell the original request: send X-Forwarded-Proto, \
+                 X-Forwarded-Host and X-Forwarded-Uri."
                 .into(),
-        )
+            Family::AuthRequest => "Cannot tell the original request: send X-Original-URL \
+                 (or X-Original-URI with Host)."
+                .into(),
+        })
     })
 }
 
