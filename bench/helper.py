@@ -110,6 +110,22 @@ def login(url: str, user: str, password: str, count: int = 1) -> None:
             print(json.dumps(pair))
 
 
+def sso(url: str, user: str, password: str) -> None:
+    """Signs in as the page does and prints the latch_sso cookie's value."""
+    c = _conn(url)
+    c.request("POST", "/api/session/login",
+              body=json.dumps({"username": user, "password": password}),
+              headers={"Content-Type": "application/json", "X-Requested-With": "latch"})
+    resp = c.getresponse()
+    resp.read()
+    for header in resp.headers.get_all("Set-Cookie") or []:
+        name, _, rest = header.partition("=")
+        if name == "latch_sso":
+            print(rest.split(";")[0])
+            return
+    sys.exit(f"page sign-in gave no latch_sso cookie ({resp.status})")
+
+
 def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
@@ -238,6 +254,10 @@ def report(results: str, markdown_out: str) -> None:
         ("me_flood", "`GET /api/me/` light load, during login flood"),
         ("login_bg", "`POST /api/token/` flood behind the row above"),
         ("me_hog", "`GET /api/me/` light load, beside nice-19 busy loops (control)"),
+        ("forward_cookie", "forward-auth, valid `latch_sso` cookie"),
+        ("forward_bearer", "forward-auth, valid bearer token"),
+        ("forward_idle", "forward-auth (cookie) light load, idle server"),
+        ("forward_flood", "forward-auth (cookie) light load, during login flood"),
     ]
     for key, label in scenarios:
         if f"{key}_rps" not in r:
@@ -265,6 +285,17 @@ def report(results: str, markdown_out: str) -> None:
     check("authenticated `/api/me/` ÷ `/healthz`",
           f"{num('me_rps'):,.0f} ÷ {num('healthz_rps'):,.0f} = {me_ratio:.2f}", "≥ 0.85",
           me_ratio >= 0.85)
+    for key, label in (("forward_cookie", "cookie"), ("forward_bearer", "bearer")):
+        if f"{key}_rps" in r:
+            ratio = num(key + "_rps") / num("healthz_rps")
+            check(f"forward-auth ({label}) ÷ `/healthz`",
+                  f"{num(key + '_rps'):,.0f} ÷ {num('healthz_rps'):,.0f} = {ratio:.2f}",
+                  "≥ 0.85", ratio >= 0.85)
+    if "forward_flood_p99_us" in r:
+        ratio = num("forward_flood_p99_us") / num("forward_idle_p99_us")
+        check("forward-auth p99 during login flood ÷ idle",
+              f"{ms(num('forward_flood_p99_us'))} ÷ {ms(num('forward_idle_p99_us'))} = {ratio:.1f}",
+              "≤ 2", ratio <= 2)
     hash_ms = num("hash_ms")
     login_target = 0.9 * cores / (hash_ms / 1000)
     check("login req/s vs 0.9 × cores ÷ hash time",
@@ -392,6 +423,8 @@ def main(argv: list[str]) -> None:
         start(args[0], args[1], args[split + 1:])
     elif cmd == "login":
         login(args[0], args[1], args[2], int(args[3]) if len(args) > 3 else 1)
+    elif cmd == "sso":
+        sso(*args)
     elif cmd == "mint":
         mint(args[0], int(args[1]), args[2])
     elif cmd == "enum":

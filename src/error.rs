@@ -91,6 +91,16 @@ pub enum Error {
     HeadersTooLarge,
     #[error("unsupported media type {0:?}")]
     UnsupportedMediaType(String),
+    /// Forward-auth found no one signed in: `cause` says why, `location`
+    /// is the sign-in page with the original URL (for browsers), and
+    /// `redirect` answers `302` to it rather than `401` (not for nginx,
+    /// which turns only 401/403 into decisions).
+    #[error("sign-in required: {cause}")]
+    SignIn {
+        cause: Box<Error>,
+        location: Option<String>,
+        redirect: bool,
+    },
     /// Any other status a catcher meets, with its reason phrase.
     #[error("status {0}")]
     Status(Status),
@@ -184,6 +194,8 @@ impl Error {
             Error::HeadersTooLarge => Status::new(431),
             Error::UnsupportedMediaType(_) => Status::UnsupportedMediaType,
             Error::Throttled(_) => Status::TooManyRequests,
+            Error::SignIn { redirect: true, .. } => Status::Found,
+            Error::SignIn { cause, .. } => cause.status(),
             Error::Status(s) => *s,
             Error::Database(_) | Error::Internal(_) => Status::InternalServerError,
         }
@@ -244,6 +256,7 @@ impl Error {
             Error::UnsupportedMediaType(t) => {
                 json!({ "detail": format!("Unsupported media type \"{t}\" in request.") })
             }
+            Error::SignIn { cause, .. } => cause.body(),
             Error::Status(s) => json!({ "detail": format!("{}.", s.reason().unwrap_or("Error")) }),
             Error::Throttled(secs) => json!({
                 "detail": format!("Request was throttled. Expected available in {secs} seconds.")
@@ -281,6 +294,13 @@ impl<'r> Responder<'r, 'static> for Error {
             }
             Error::MethodNotAllowed { allow, .. } => {
                 response.set_header(Header::new("Allow", allow));
+            }
+            Error::SignIn {
+                location: Some(location),
+                ..
+            } => {
+                response.set_header(Header::new("Location", location));
+                response.set_header(Header::new("Cache-Control", "no-store"));
             }
             _ => {}
         }

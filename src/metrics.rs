@@ -26,6 +26,19 @@ pub enum Refresh {
     invalid,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelValue)]
+#[allow(non_camel_case_types)]
+pub enum ForwardAuth {
+    allowed,
+    denied,
+    redirected,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ForwardAuthLabel {
+    outcome: ForwardAuth,
+}
+
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct LoginLabel {
     outcome: Login,
@@ -53,6 +66,7 @@ pub struct Metrics {
     registry: Registry,
     logins: Family<LoginLabel, Counter>,
     refreshes: Family<RefreshLabel, Counter>,
+    forward_auth: Family<ForwardAuthLabel, Counter>,
     durations: Family<RouteLabel, Histogram>,
     live_sessions: Gauge,
     users: Gauge,
@@ -69,6 +83,7 @@ impl Default for Metrics {
         let mut registry = Registry::with_prefix("latch");
         let logins = Family::<LoginLabel, Counter>::default();
         let refreshes = Family::<RefreshLabel, Counter>::default();
+        let forward_auth = Family::<ForwardAuthLabel, Counter>::default();
         let durations =
             Family::<RouteLabel, Histogram>::new_with_constructor(duration_histogram as fn() -> _);
         let (live_sessions, users, hash_queue) =
@@ -78,6 +93,11 @@ impl Default for Metrics {
             "refreshes",
             "Refresh attempts by outcome",
             refreshes.clone(),
+        );
+        registry.register(
+            "forward_auth",
+            "Forward-auth answers by outcome",
+            forward_auth.clone(),
         );
         registry.register(
             "request_duration_seconds",
@@ -99,6 +119,7 @@ impl Default for Metrics {
             registry,
             logins,
             refreshes,
+            forward_auth,
             durations,
             live_sessions,
             users,
@@ -115,6 +136,12 @@ impl Metrics {
     pub fn refresh(&self, outcome: Refresh) {
         self.refreshes
             .get_or_create(&RefreshLabel { outcome })
+            .inc();
+    }
+
+    pub fn forward_auth(&self, outcome: ForwardAuth) {
+        self.forward_auth
+            .get_or_create(&ForwardAuthLabel { outcome })
             .inc();
     }
 

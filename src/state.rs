@@ -6,6 +6,7 @@ use std::sync::atomic::AtomicUsize;
 
 use crate::auth::first_run::FirstRun;
 use crate::auth::hasher::Hasher;
+use crate::auth::standing::Standing;
 use crate::auth::throttle::Throttle;
 use crate::auth::tokens::{Keys, random_hex};
 use crate::auth::usernames;
@@ -24,6 +25,8 @@ pub struct App {
     pub clock: Clock,
     pub first_run: FirstRun,
     pub metrics: Metrics,
+    /// Callers' standing, cached until the database changes.
+    pub standing: Standing,
     /// How many times latch warned that it ignored `X-Forwarded-For` from a
     /// peer outside `trusted_proxies`: never more than once, so a client
     /// that sends the header on every request cannot flood the log; kept
@@ -70,6 +73,7 @@ impl App {
             clock: Clock::default(),
             first_run: FirstRun::default(),
             metrics: Metrics::default(),
+            standing: Standing::default(),
             untrusted_forwarded_warnings: AtomicUsize::new(0),
         })
     }

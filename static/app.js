@@ -337,7 +337,8 @@
       $('login-password').value = '';
       adopt(res.data);
       broadcast({ type: 'session', data: res.data });
-      banner('');
+      if (goBack()) return;
+      banner(returnNote);
       show('account-view');
       loadSessions();
     } catch (e) {
@@ -513,11 +514,46 @@
     setTimeout(() => { $('copy-status').textContent = ''; }, 4000);
   }
 
+  // ---- Return to the app (?rd=) ----------------------------------------------------
+
+  /** Where to send the browser once signed in: the page's `?rd=`, if the
+   *  server says it is a site latch signs in for. */
+  let returnTo = null;
+  /** Why a given `rd` is not followed, said on the page. */
+  let returnNote = '';
+
+  async function checkReturn() {
+    const rd = new URLSearchParams(location.search).get('rd');
+    if (rd === null) return;
+    try {
+      const res = await call('/api/authz/redirect?rd=' + encodeURIComponent(rd), { method: 'GET' });
+      const url = res.ok && res.data ? res.data.rd : null;
+      // The server decided; the scheme check only keeps a bug there from
+      // ever becoming a script URL here.
+      if (typeof url === 'string' && /^https?:\/\//i.test(url)) {
+        returnTo = url;
+        return;
+      }
+      returnNote = `Not returning to ${rd}: ${describe(res)}`;
+    } catch (e) {
+      returnNote = `Not returning to ${rd}: ${describe(e)}`;
+    }
+    banner(returnNote);
+  }
+
+  /** Back to the app the browser came from, if any; true when leaving. */
+  function goBack() {
+    if (!returnTo) return false;
+    location.replace(returnTo);
+    return true;
+  }
+
   // ---- Start ----------------------------------------------------------------------
 
   async function resume() {
     try {
       if ((await refresh(true)) === 'ok') {
+        if (goBack()) return;
         show('account-view');
         loadSessions();
       } else {
@@ -565,7 +601,7 @@
       if (!setupToken) error('setup-error', 'This link has no setup token. Use the link printed in the server console.');
       return;
     }
-    resume();
+    checkReturn().then(resume);
   }
 
   start();

@@ -616,6 +616,8 @@ fn legacy_look_alike_names_keep_working() {
             // Back to schema 1, as an older latch left it.
             conn.execute_batch(
                 "DROP TABLE audit;
+                 DROP INDEX sessions_sso_hash;
+                 ALTER TABLE sessions DROP COLUMN sso_hash;
                  DROP INDEX users_username_key;
                  ALTER TABLE users DROP COLUMN username_key;
                  PRAGMA user_version = 1;",

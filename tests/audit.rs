@@ -66,13 +66,7 @@ fn each_event_is_recorded_once_with_its_actor() {
     t.post_json("/api/token/blacklist/", json!({"refresh": second}));
     let (third, _) = t.login("alice", PASSWORD);
     let sid = claims(&third)["sid"].as_str().unwrap().to_string();
-    call(
-        &t,
-        "DELETE",
-        &format!("/api/sessions/{sid}/"),
-        &third,
-        None,
-    );
+    call(&t, "DELETE", &format!("/api/sessions/{sid}/"), &third, None);
     let (fourth, _) = t.login("alice", PASSWORD);
     call(&t, "POST", "/api/sessions/revoke-all/", &fourth, None);
     let (fifth, _) = t.login("alice", PASSWORD);

@@ -25,8 +25,9 @@ async fn login_sets_a_locked_down_cookie_and_answers_only_the_access_token() {
     assert_eq!(res.status(), Status::Ok);
     assert_eq!(res.headers().get_one("Cache-Control"), Some("no-store"));
     let cookies = set_cookies(&res);
-    // The refresh token, and the device token for the next sign-in.
-    assert_eq!(cookies.len(), 2, "{cookies:?}");
+    // The refresh token, the device token for the next sign-in, and the
+    // single sign-on cookie (its attributes: tests/forward_auth.rs).
+    assert_eq!(cookies.len(), 3, "{cookies:?}");
     let named = |name: &str| {
         cookies
             .iter()
@@ -253,7 +254,11 @@ async fn refresh_rotates_the_cookie_and_the_old_one_is_dead() {
     assert_eq!(res.status(), Status::Ok);
     let second = refresh_cookie(&res).expect("a rotated cookie");
     assert_ne!(first, second);
-    let attrs = attributes(&set_cookies(&res)[0]);
+    let rotated = set_cookies(&res)
+        .into_iter()
+        .find(|c| c.starts_with(&format!("{COOKIE}=")))
+        .unwrap();
+    let attrs = attributes(&rotated);
     assert!(attrs.iter().any(|a| a == "path=/api/session"), "{attrs:?}");
     let answer = json_body(res).await;
     assert_eq!(answer["username"], "alice");
@@ -331,12 +336,15 @@ async fn logout_clears_the_cookie_and_ends_the_session() {
         .dispatch()
         .await;
     assert_eq!(res.status(), Status::Ok);
-    let cleared = set_cookies(&res);
-    assert_eq!(cleared.len(), 1, "{cleared:?}");
+    let mut cleared = set_cookies(&res);
+    // The refresh cookie, and the single sign-on cookie (tests/forward_auth.rs).
+    assert_eq!(cleared.len(), 2, "{cleared:?}");
+    cleared.sort_by_key(|c| !c.starts_with(&format!("{COOKIE}=")));
     assert!(
         cleared[0].starts_with(&format!("{COOKIE}=;")),
         "{cleared:?}"
     );
+    assert!(cleared[1].starts_with("latch_sso=;"), "{cleared:?}");
     let attrs = attributes(&cleared[0]);
     for expected in ["max-age=0", "path=/api/session", "httponly"] {
         assert!(attrs.iter().any(|a| a == expected), "{expected}: {attrs:?}");

@@ -10,7 +10,7 @@ use crate::auth::tokens::{Kind, Token};
 use crate::error::{Error, TokenProblem, stash};
 use crate::state::App;
 use crate::store::sessions::ClientInfo;
-use crate::store::users::{self, User};
+use crate::store::users::User;
 
 /// The authenticated caller.
 #[derive(Debug, Clone)]
@@ -67,7 +67,8 @@ fn bearer<'r>(req: &'r Request<'_>, app: &App) -> Result<&'r str, Error> {
     }
 }
 
-async fn authenticate(req: &Request<'_>) -> Result<AuthUser, Error> {
+/// The bearer check every protected route runs, and forward-auth too.
+pub async fn authenticate(req: &Request<'_>) -> Result<AuthUser, Error> {
     let app = req
         .guard::<&State<App>>()
         .await
@@ -83,10 +84,9 @@ async fn authenticate(req: &Request<'_>) -> Result<AuthUser, Error> {
     let Ok(id) = user_id.parse::<i64>() else {
         return Err(Error::UserNotFound);
     };
-    let session = token.session().map(str::to_owned);
     let (user, session_live) = app
-        .db
-        .read(move |conn| users::with_session(conn, id, session.as_deref()))
+        .standing
+        .user(&app.db, id, token.session())
         .await?
         .ok_or(Error::UserNotFound)?;
     if !user.is_active {

@@ -81,6 +81,12 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX audit_user ON audit(user_id, at);
     CREATE INDEX audit_event ON audit(event, at);
     "#,
+    // 4: the SHA-256 of the session's `latch_sso` cookie, looked up on every
+    // forward-auth request; the cookie itself is never stored.
+    r#"
+    ALTER TABLE sessions ADD COLUMN sso_hash TEXT;
+    CREATE UNIQUE INDEX sessions_sso_hash ON sessions(sso_hash);
+    "#,
 ];
 
 /// The schema version this binary writes.

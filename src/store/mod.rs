@@ -43,6 +43,9 @@ struct Pool {
     permits: Semaphore,
     /// Read-only connections for [`Db::read`], one per core.
     readers: Vec<Mutex<Connection>>,
+    /// A connection kept only to ask `PRAGMA data_version`, whose values
+    /// mean something only when compared on one connection.
+    watcher: Mutex<Connection>,
     writer: Writer,
 }
 
@@ -79,6 +82,7 @@ impl Db {
             .map(|_| open_reader(path).map(Mutex::new))
             .collect::<Result<Vec<_>>>()
             .map_err(failed)?;
+        let watcher = Mutex::new(open_reader(path).map_err(failed)?);
         let writer = Writer::start(open(path).map_err(failed)?).map_err(StartError::Thread)?;
         Ok(Db {
             inner: Arc::new(Pool {
@@ -86,6 +90,7 @@ impl Db {
                 idle: Mutex::new(idle),
                 permits: Semaphore::new(size),
                 readers,
+                watcher,
                 writer,
             }),
         })
@@ -165,6 +170,16 @@ impl Db {
             }
         }
         self.run(move |conn| f(conn)).await
+    }
+
+    /// A number that changes whenever any connection, in this process or
+    /// another (the CLI), commits a change to the database: caches of
+    /// what the database says are good while it stays the same. `None`
+    /// when it cannot be read (a busy moment): trust nothing cached then.
+    pub fn data_version(&self) -> Option<i64> {
+        let conn = self.inner.watcher.lock().ok()?;
+        conn.pragma_query_value(None, "data_version", |r| r.get(0))
+            .ok()
     }
 
     /// Runs `f` on the calling thread; for the CLI and start-up, where there

@@ -125,6 +125,61 @@ pub fn owner(conn: &Connection, session: &str) -> Result<Option<i64>> {
         .optional()?)
 }
 
+/// Binds a sign-in cookie (its hash) to a session, replacing any before.
+pub fn set_sso_hash(conn: &Connection, session: &str, hash: &str) -> Result<bool> {
+    Ok(conn
+        .prepare_cached("UPDATE sessions SET sso_hash = ?2 WHERE id = ?1")?
+        .execute(params![session, hash])?
+        == 1)
+}
+
+/// The hash of the sign-in cookie bound to `session`, if any.
+pub fn sso_hash(conn: &Connection, session: &str) -> Result<Option<String>> {
+    Ok(conn
+        .prepare_cached("SELECT sso_hash FROM sessions WHERE id = ?1")?
+        .query_row([session], |r| r.get::<_, Option<String>>(0))
+        .optional()?
+        .flatten())
+}
+
+/// What forward-auth needs to know about the session a sign-in cookie is
+/// bound to and its user, read in one statement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SsoSession {
+    pub session: String,
+    pub created: i64,
+    pub expires: i64,
+    pub revoked: bool,
+    pub user_id: i64,
+    pub username: String,
+    pub is_active: bool,
+    pub is_staff: bool,
+    pub tokens_valid_after: i64,
+}
+
+pub fn by_sso_hash(conn: &Connection, hash: &str) -> Result<Option<SsoSession>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT s.id, s.created, s.expires, s.revoked, u.id, u.username, u.is_active,
+                u.is_staff, u.tokens_valid_after
+         FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.sso_hash = ?1",
+    )?;
+    Ok(stmt
+        .query_row([hash], |r| {
+            Ok(SsoSession {
+                session: r.get(0)?,
+                created: r.get(1)?,
+                expires: r.get(2)?,
+                revoked: r.get(3)?,
+                user_id: r.get(4)?,
+                username: r.get(5)?,
+                is_active: r.get(6)?,
+                is_staff: r.get(7)?,
+                tokens_valid_after: r.get(8)?,
+            })
+        })
+        .optional()?)
+}
+
 fn truncate(s: &str, max_chars: usize) -> String {
     s.chars().take(max_chars).collect()
 }

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod cookie_app;
+pub mod proxies;
 pub mod python;
 pub mod webdriver;
 

@@ -139,7 +139,10 @@ impl Browser {
             "--disable-component-update".into(),
             "--disable-sync".into(),
             "--window-size=390,844".into(),
-            format!("--host-resolver-rules=MAP {INSECURE_HOST} 127.0.0.1"),
+            format!(
+                "--host-resolver-rules=MAP {INSECURE_HOST} 127.0.0.1, MAP *.{} 127.0.0.1",
+                super::proxies::DOMAIN
+            ),
             format!("--user-data-dir={}", profile.display()),
         ];
         let capabilities = json!({"capabilities": {"alwaysMatch": {

@@ -7,6 +7,7 @@ use rocket::{Build, Rocket, Route};
 mod admin;
 mod audit;
 pub mod first_run;
+mod forward_auth;
 mod health;
 mod me;
 mod metrics;
@@ -51,7 +52,7 @@ impl Demands {
 }
 
 pub fn mount(rocket: Rocket<Build>) -> Rocket<Build> {
-    let modules: [(&'static str, Vec<Route>, Demand); 12] = [
+    let modules: [(&'static str, Vec<Route>, Demand); 13] = [
         (health::BASE, health::routes(), Demand::Anyone),
         (tokens::BASE, tokens::routes(), Demand::Anyone),
         (tokens::ALIAS_BASE, tokens::aliases(), Demand::Anyone),
@@ -68,6 +69,7 @@ pub fn mount(rocket: Rocket<Build>) -> Rocket<Build> {
         ),
         (first_run::BASE, first_run::routes(), Demand::Anyone),
         (metrics::BASE, metrics::routes(), Demand::Anyone),
+        (forward_auth::BASE, forward_auth::routes(), Demand::Anyone),
     ];
     let mut demands = Demands::default();
     let mut rocket = rocket;

@@ -23,6 +23,7 @@ use serde_json::{Value, json};
 
 use crate::auth::accounts;
 use crate::auth::pairs::{self, Pair, Replay, Started};
+use crate::auth::sso;
 use crate::config::TrustedProxies;
 use crate::error::{Error, Result, stash};
 use crate::http::body::{self, Body};
@@ -217,7 +218,61 @@ async fn login(
     let started = Started::OnThePage;
     let done = pairs::log_in(app, &username, password, addr.0, device, client, started).await?;
     jar.add(device_cookie(app, done.device, call.secure));
+    if let Some(session) = session_of(app, done.pair.refresh.as_deref()) {
+        let value = sso::bind(app, &session).await?;
+        jar.add(sso_cookie(app, value, app.keys.refresh_lifetime(), &call));
+    }
     answer(app, jar, &call, done.pair, None, done.user.username)
+}
+
+/// The session a refresh token of ours belongs to.
+fn session_of(app: &App, refresh: Option<&str>) -> Option<String> {
+    let token = app.keys.decode(refresh?, app.now()).ok()?;
+    token.session().map(str::to_owned)
+}
+
+/// The sign-in cookie forward-auth reads: on every path of latch's host,
+/// or of `sso_cookie_domain` and its subdomains; `Lax`, so following a
+/// link to a protected app carries it.
+fn sso_cookie(app: &App, value: String, max_age: i64, call: &BrowserCall) -> Cookie<'static> {
+    let settings = &app.settings;
+    let https = settings
+        .public_url
+        .as_deref()
+        .is_some_and(|u| u.starts_with("https://"));
+    let mut cookie = Cookie::build((sso::COOKIE, value))
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(call.secure || https)
+        .max_age(rocket::time::Duration::seconds(max_age.max(0)));
+    if let Some(domain) = &settings.sso_cookie_domain {
+        cookie = cookie.domain(domain.clone());
+    }
+    cookie.build()
+}
+
+/// Keeps the sign-in cookie as long as the session it is bound to, and
+/// gives one to a session that lacks it.
+async fn renew_sso(
+    app: &App,
+    jar: &CookieJar<'_>,
+    call: &BrowserCall,
+    refresh: Option<&str>,
+) -> Result<()> {
+    let Some(session) = session_of(app, refresh) else {
+        return Ok(());
+    };
+    let presented = jar.get(sso::COOKIE).map(|c| c.value().to_string());
+    let value = match sso::renew(app, &session, presented.as_deref()).await? {
+        Some(fresh) => fresh,
+        None => presented.unwrap_or_default(),
+    };
+    let left = refresh
+        .and_then(|r| expiry(app, r))
+        .map_or(0, |exp| exp - app.now());
+    jar.add(sso_cookie(app, value, left, call));
+    Ok(())
 }
 
 /// The device token, for the page: script never sees it, and it goes only
@@ -285,6 +340,8 @@ async fn refresh(
         Error::NotFound => Error::NoActiveAccountForToken,
         other => other,
     })?;
+    let current = pair.refresh.clone().unwrap_or_else(|| raw.clone());
+    renew_sso(app, jar, &call, Some(&current)).await?;
     answer(app, jar, &call, pair, Some(&raw), user.username).map(Renewed::Session)
 }
 
@@ -300,6 +357,9 @@ async fn logout(
 ) -> Result<Json<Value>> {
     let raw = jar.get(COOKIE).map(|c| c.value().to_string());
     clear(jar, &call);
+    let mut sso_gone = sso_cookie(app, String::new(), 0, &call);
+    sso_gone.make_removal();
+    jar.add(sso_gone);
     if let Some(raw) = raw {
         match pairs::blacklist(app, &raw, addr.0, client).await {
             Ok(()) | Err(Error::Token(_)) => {}
