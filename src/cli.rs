@@ -45,6 +45,13 @@ enum Command {
     FlushExpired,
     /// Print the effective settings (the signing key is not shown).
     Config,
+    /// Import users and blacklisted tokens from Django: each FILE is
+    /// `manage.py dumpdata` JSON or a Django SQLite database. All in one
+    /// transaction; running it again changes nothing.
+    ImportDjango {
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<std::path::PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -149,6 +156,7 @@ async fn dispatch(app: &App, command: Command) -> Outcome {
         Command::Token { username } => token(app, &username).await,
         Command::Decode { token } => decode(app, &token),
         Command::FlushExpired => flush_expired(app).await,
+        Command::ImportDjango { files } => import_django(app, &files).await,
     }
 }
 
@@ -297,6 +305,16 @@ fn decode(app: &App, token: &str) -> Outcome {
 async fn flush_expired(app: &App) -> Outcome {
     let (tokens, sessions) = pairs::flush_expired(app).await.map_err(text)?;
     println!("removed {tokens} expired token record(s) and {sessions} session(s)");
+    Ok(())
+}
+
+// ---- import-django: moving from Django + Simple JWT (README, "Moving from Django").
+
+async fn import_django(app: &App, files: &[std::path::PathBuf]) -> Outcome {
+    let report = crate::auth::django_import::run(app, files)
+        .await
+        .map_err(|e| format!("import-django: {}; nothing was written", text(e)))?;
+    print!("{report}");
     Ok(())
 }
 

@@ -6,6 +6,8 @@
 
 pub mod accounts;
 pub mod credentials;
+pub mod django_hashes;
+pub mod django_import;
 pub mod first_run;
 pub mod hasher;
 pub mod ledger;
