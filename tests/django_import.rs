@@ -172,10 +172,12 @@ fn a_dumpdata_file_moves_users_passwords_and_blacklist() {
         report.contains("users: 8 imported, 0 updated, 0 unchanged, 0 skipped"),
         "{report}"
     );
+    // One blacklisted token kept dead; two outstanding need nothing.
     assert!(
-        report.contains("blacklisted tokens: 1 imported"),
+        report.contains("tokens: 1 imported, 0 updated, 0 unchanged, 2 skipped"),
         "{report}"
     );
+    assert!(report.contains("2 outstanding refresh token(s) skipped"), "{report}");
     assert!(
         report.contains("left alone: 24 auth.permission"),
         "{report}"
@@ -282,7 +284,7 @@ fn a_dumpdata_file_moves_users_passwords_and_blacklist() {
         again.contains("users: 0 imported, 0 updated, 8 unchanged"),
         "{again}"
     );
-    assert!(again.contains("blacklisted tokens: 0 imported, 0 updated, 1 unchanged"));
+    assert!(again.contains("tokens: 0 imported, 0 updated, 1 unchanged, 2 skipped"));
     assert!(again.contains("nothing changed"), "{again}");
     assert_eq!(snapshot(d), before);
 }
@@ -297,10 +299,12 @@ fn the_django_sqlite_file_imports_the_same() {
         report.contains("users: 8 imported, 0 updated, 0 unchanged, 0 skipped"),
         "{report}"
     );
+    // One blacklisted token kept dead; two outstanding need nothing.
     assert!(
-        report.contains("blacklisted tokens: 1 imported"),
+        report.contains("tokens: 1 imported, 0 updated, 0 unchanged, 2 skipped"),
         "{report}"
     );
+    assert!(report.contains("2 outstanding refresh token(s) skipped"), "{report}");
     assert!(
         report.contains("new latch users get ids above 20"),
         "{report}"
@@ -311,7 +315,15 @@ fn the_django_sqlite_file_imports_the_same() {
     assert!(again.contains("nothing changed"), "{again}");
     assert_eq!(snapshot(d), before);
 
+    // A later dump from a Django still running: its changes apply.
+    let mut later = dj.records();
+    let sha = later.iter_mut().find(|r| r["fields"]["username"] == "sha").unwrap();
+    sha["fields"]["is_active"] = json!(false);
+    let report = imported(d, &[&json_file(d, "later.json", &later)]);
+    assert!(report.contains("users: 0 imported, 1 updated, 7 unchanged"), "{report}");
+
     let client = serve(d);
+    assert_eq!(login(&client, "sha", &dj.password("sha")), Status::Unauthorized);
     for name in ["pat", "sky"] {
         assert_eq!(
             login(&client, name, &dj.password(name)),
@@ -528,4 +540,49 @@ fn custom_user_models_look_alikes_and_unknown_formats() {
         )
     );
     assert_eq!(register("patricia").0, Status::Created);
+}
+
+/// Django's formats are parsed exactly: what Django could never verify is
+/// refused at import, and nothing of the hash is shown.
+#[test]
+fn django_hash_formats_are_parsed_exactly() {
+    use latch::auth::django_hashes::parse;
+    let dj = django();
+    let hash = |name: &str| dj.made["users"][name]["hash"].as_str().unwrap().to_string();
+    for (name, algorithm) in [
+        ("pat", "pbkdf2_sha256"),
+        ("sha", "pbkdf2_sha1"),
+        ("ari", "argon2"),
+        ("bea", "bcrypt_sha256"),
+        ("sky", "scrypt"),
+    ] {
+        let stored = hash(name);
+        let parsed = parse(&stored).expect(name);
+        assert_eq!(parsed.algorithm(), algorithm);
+        assert_eq!(format!("{parsed:?}"), algorithm, "Debug shows no hash");
+    }
+    let pat = hash("pat");
+    let sky = hash("sky");
+    let bea = hash("bea");
+    let refused = [
+        pat.replace("$1000000$", "$01000000$"),
+        pat.replace("$1000000$", "$+1000000$"),
+        pat.replace("$1000000$", "$0$"),
+        pat.trim_end_matches('=').to_string(),
+        format!("{pat}$extra"),
+        pat.replacen("pbkdf2_sha256", "pbkdf2_sha1", 1),
+        sky.replace("$16384$", "$16383$"),
+        sky.replace("$8$5$", "$8$0$"),
+        bea.replacen("$$2b$", "$$2y$", 1),
+        bea[..bea.len() - 1].to_string(),
+        hash("ari").replacen("argon2$argon2id", "argon2$argon2x", 1),
+        "md5$salt$abc".to_string(),
+        "sha1$salt$abc".to_string(),
+        String::new(),
+    ];
+    for bad in refused {
+        let err = parse(&bad).expect_err(&bad);
+        let shown = err.to_string();
+        assert!(!shown.contains("$"), "{shown}");
+    }
 }

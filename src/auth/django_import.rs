@@ -73,7 +73,7 @@ impl Report {
 
 impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (what, c) in [("users", self.users), ("blacklisted tokens", self.tokens)] {
+        for (what, c) in [("users", self.users), ("tokens", self.tokens)] {
             writeln!(
                 f,
                 "{what}: {} imported, {} updated, {} unchanged, {} skipped",
@@ -235,6 +235,8 @@ impl Record<'_> {
         let found = match self.fields.get(field) {
             None if field == "pk" => self.pk.to_string(),
             None => return Error::BadRequest(format!("{}: field {field:?} is missing", self.at)),
+            // Whatever sits in the password column is never echoed.
+            Some(_) if field == "password" => "another type".to_string(),
             Some(value) => value.to_string(),
         };
         let found: String = found.chars().take(40).collect();
@@ -429,16 +431,28 @@ fn plan_tokens(
             });
         }
     }
-    let live = dumps
-        .iter()
-        .flat_map(|d| d.outstanding.values())
-        .filter(|t| !blacklisted.contains(&t.jti) && t.expires_at > now)
-        .count();
+    let (mut live, mut expired) = (0, 0);
+    for token in dumps.iter().flat_map(|d| d.outstanding.values()) {
+        if blacklisted.contains(&token.jti) {
+            continue;
+        }
+        if token.expires_at > now {
+            live += 1;
+        } else {
+            expired += 1;
+        }
+    }
+    report.tokens.skipped += live + expired;
     if live > 0 {
         report.notes.push(format!(
-            "{live} outstanding refresh token(s) need nothing: each refreshes once in latch, \
-             as any token signed with the shared key"
+            "{live} outstanding refresh token(s) skipped, as they need nothing: each \
+             refreshes once in latch, as any token signed with the shared key"
         ));
+    }
+    if expired > 0 {
+        report
+            .notes
+            .push(format!("{expired} expired outstanding token(s) skipped"));
     }
     Ok(())
 }
