@@ -162,53 +162,61 @@ fn user_count(dir: &Path) -> i64 {
         .unwrap_or(0)
 }
 
+fn assert_has(report: &str, parts: &[&str]) {
+    for part in parts {
+        assert!(report.contains(part), "{part:?} not in:\n{report}");
+    }
+}
+
 #[test]
 fn a_dumpdata_file_moves_users_passwords_and_blacklist() {
     let dj = django();
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let report = imported(d, &[&dj.dump()]);
-    assert!(
-        report.contains("users: 8 imported, 0 updated, 0 unchanged, 0 skipped"),
-        "{report}"
+    assert_has(
+        &report,
+        &[
+            "users: 8 imported, 0 updated, 0 unchanged, 0 skipped",
+            // One blacklisted token kept dead; two outstanding need nothing.
+            "tokens: 1 imported, 0 updated, 0 unchanged, 2 skipped",
+            "2 outstanding refresh token(s) skipped",
+            "left alone: 24 auth.permission",
+            "\"una\" (id 17) has an unusable password",
+            "new latch users get ids above 20",
+        ],
     );
-    // One blacklisted token kept dead; two outstanding need nothing.
-    assert!(
-        report.contains("tokens: 1 imported, 0 updated, 0 unchanged, 2 skipped"),
-        "{report}"
-    );
-    assert!(
-        report.contains("2 outstanding refresh token(s) skipped"),
-        "{report}"
-    );
-    assert!(
-        report.contains("left alone: 24 auth.permission"),
-        "{report}"
-    );
-    assert!(
-        report.contains("\"una\" (id 17) has an unusable password"),
-        "{report}"
-    );
-    assert!(
-        report.contains("new latch users get ids above 20"),
-        "{report}"
-    );
-
     let client = serve(d);
-    // Every hasher Django ships: the Django password works, and the hash
-    // becomes latch's argon2id on that first login.
-    // (boss is PBKDF2 too; a million rounds cost seconds in a debug build.)
+    every_hasher_logs_in(dj, d, &client);
+    ids_and_standing_are_djangos(dj, &client);
+    tokens_keep_their_standing(dj, &client);
+
+    // Again: nothing changes, and it says so (passwords re-hashed in latch
+    // are kept).
+    let before = snapshot(d);
+    let again = imported(d, &[&dj.dump()]);
+    assert_has(
+        &again,
+        &[
+            "users: 0 imported, 0 updated, 8 unchanged",
+            "tokens: 0 imported, 0 updated, 1 unchanged, 2 skipped",
+            "nothing changed",
+        ],
+    );
+    assert_eq!(snapshot(d), before);
+}
+
+/// Every hasher Django ships: a wrong password fails and keeps the hash;
+/// the Django password works, and the hash becomes latch's argon2id.
+/// (boss is PBKDF2 too; a million rounds cost seconds in a debug build.)
+fn every_hasher_logs_in(dj: &Django, d: &Path, client: &Client) {
     for name in ["pat", "sha", "ari", "bea", "sky"] {
         let before = stored_password(d, name);
         assert!(!before.starts_with('$'), "{name} starts with Django's hash");
-        assert_eq!(login(&client, name, "wrong password"), Status::Unauthorized);
+        assert_eq!(login(client, name, "wrong password"), Status::Unauthorized);
+        assert_eq!(stored_password(d, name), before, "{name}: failed, kept");
         assert_eq!(
-            stored_password(d, name),
-            before,
-            "a failed login keeps the hash"
-        );
-        assert_eq!(
-            login(&client, name, &dj.password(name)),
+            login(client, name, &dj.password(name)),
             Status::Ok,
             "{name}"
         );
@@ -217,12 +225,16 @@ fn a_dumpdata_file_moves_users_passwords_and_blacklist() {
             "{name} now has an argon2id hash"
         );
         assert_eq!(
-            login(&client, name, &dj.password(name)),
+            login(client, name, &dj.password(name)),
             Status::Ok,
             "{name}"
         );
     }
-    // Ids are Django's, so Django's tokens name the same people.
+}
+
+/// Ids are Django's, so Django's tokens name the same people; inactive
+/// and unusable stay out.
+fn ids_and_standing_are_djangos(dj: &Django, client: &Client) {
     let app = client.rocket().state::<latch::state::App>().unwrap();
     for name in ["pat", "sha", "ari", "bea", "sky", "ina", "una", "boss"] {
         let user = app
@@ -233,64 +245,43 @@ fn a_dumpdata_file_moves_users_passwords_and_blacklist() {
         assert_eq!(Value::from(user.id), dj.made["users"][name]["id"], "{name}");
         assert_eq!(user.is_staff, name == "boss");
     }
-    // Inactive and unusable stay out.
-    assert_eq!(
-        login(&client, "ina", &dj.password("ina")),
-        Status::Unauthorized
-    );
-    assert_eq!(
-        login(&client, "una", "anything at all"),
-        Status::Unauthorized
-    );
+    let ina = login(client, "ina", &dj.password("ina"));
+    assert_eq!(ina, Status::Unauthorized);
+    let una = login(client, "una", "anything at all");
+    assert_eq!(una, Status::Unauthorized);
+}
 
-    // Simple JWT's blacklist holds; the outstanding token refreshes once.
+/// Simple JWT's blacklist holds; the outstanding token refreshes once; a
+/// deleted Django user's token names nobody, now or later.
+fn tokens_keep_their_standing(dj: &Django, client: &Client) {
     let dead = json!({"refresh": dj.made["blacklisted"]});
     let blacklisted = json!({"detail": "Token is blacklisted", "code": "token_not_valid"});
-    assert_eq!(
-        post(&client, "/api/token/refresh/", dead.clone()),
-        (Status::Unauthorized, blacklisted.clone())
-    );
-    assert_eq!(
-        post(&client, "/api/token/blacklist/", dead),
-        (Status::Unauthorized, blacklisted)
-    );
+    for path in ["/api/token/refresh/", "/api/token/blacklist/"] {
+        let answer = post(client, path, dead.clone());
+        assert_eq!(
+            answer,
+            (Status::Unauthorized, blacklisted.clone()),
+            "{path}"
+        );
+    }
     let live = json!({"refresh": dj.made["outstanding"]});
-    let (status, pair) = post(&client, "/api/token/refresh/", live.clone());
+    let (status, pair) = post(client, "/api/token/refresh/", live.clone());
     assert_eq!(status, Status::Ok);
     assert_eq!(claims(pair["access"].as_str().unwrap())["user_id"], "14");
-    assert_eq!(
-        post(&client, "/api/token/refresh/", live).0,
-        Status::Unauthorized
-    );
-    // The deleted Django user's token names nobody, now or later.
+    let again = post(client, "/api/token/refresh/", live).0;
+    assert_eq!(again, Status::Unauthorized);
+
     let gone = json!({"refresh": dj.made["gone"]});
-    assert_eq!(
-        post(&client, "/api/token/refresh/", gone).0,
-        Status::Unauthorized
-    );
+    let gone = post(client, "/api/token/refresh/", gone).0;
+    assert_eq!(gone, Status::Unauthorized);
+    let app = client.rocket().state::<latch::state::App>().unwrap();
     let hash = app.hasher.hash_blocking(PASSWORD).unwrap();
     let newcomer = app
         .db
         .run_blocking(|c| latch::store::users::create(c, "newcomer", "newcomer", &hash, false, 0))
         .unwrap()
         .unwrap();
-    assert!(
-        newcomer.id > 20,
-        "new ids start above Django's: {}",
-        newcomer.id
-    );
-
-    // Again: nothing changes, and it says so (passwords re-hashed in latch
-    // are kept).
-    let before = snapshot(d);
-    let again = imported(d, &[&dj.dump()]);
-    assert!(
-        again.contains("users: 0 imported, 0 updated, 8 unchanged"),
-        "{again}"
-    );
-    assert!(again.contains("tokens: 0 imported, 0 updated, 1 unchanged, 2 skipped"));
-    assert!(again.contains("nothing changed"), "{again}");
-    assert_eq!(snapshot(d), before);
+    assert!(newcomer.id > 20, "ids above Django's: {}", newcomer.id);
 }
 
 #[test]
@@ -368,11 +359,9 @@ fn json_file(dir: &Path, name: &str, records: &[Value]) -> PathBuf {
     file(dir, name, &serde_json::to_vec_pretty(records).unwrap())
 }
 
-#[test]
-fn bad_input_is_refused_naming_record_and_field_and_nothing_is_written() {
-    let dj = django();
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
+/// Files each refused for a reason the error must give, made from the
+/// real dump.
+fn bad_files(dj: &Django, d: &Path) -> Vec<(PathBuf, String)> {
     let good = dj.records();
     let text = std::fs::read(dj.dump()).unwrap();
     let user_at = good.iter().position(|r| r["model"] == "auth.user").unwrap();
@@ -392,7 +381,7 @@ fn bad_input_is_refused_naming_record_and_field_and_nothing_is_written() {
         .cloned()
         .collect();
     let n = user_at + 1;
-    let cases: Vec<(PathBuf, String)> = vec![
+    vec![
         (file(d, "words.txt", b"hello, Django"), "not JSON".into()),
         (
             file(d, "half.json", &text[..text.len() / 2]),
@@ -434,7 +423,15 @@ fn bad_input_is_refused_naming_record_and_field_and_nothing_is_written() {
             file(d, "empty.sqlite3", b"SQLite format 3\0"),
             "not a Django one".into(),
         ),
-    ];
+    ]
+}
+
+#[test]
+fn bad_input_is_refused_naming_record_and_field_and_nothing_is_written() {
+    let dj = django();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let cases = bad_files(dj, d);
     for (path, expected) in &cases {
         let err = refused(d, &[path]);
         assert!(err.contains(expected.as_str()), "{path:?}: {err}");
