@@ -599,3 +599,34 @@ fn django_hash_formats_are_parsed_exactly() {
         assert!(!shown.contains("$"), "{shown}");
     }
 }
+
+/// The hash pool checks Django's hashes and asks for argon2id on a match;
+/// Django's unusable passwords never match, not even themselves.
+#[test]
+fn the_hasher_verifies_django_hashes_and_asks_for_a_rehash() {
+    use latch::auth::hasher::Hasher;
+    use latch::config::Settings;
+    let dj = django();
+    let hasher = Hasher::new(&Settings {
+        argon2_memory_kib: 64,
+        argon2_iterations: 1,
+        ..Settings::default()
+    })
+    .unwrap();
+    // bcrypt_sha256 and scrypt: quick enough for a debug build.
+    for name in ["bea", "sky"] {
+        let stored = dj.made["users"][name]["hash"].as_str().unwrap();
+        let right = hasher.verify_blocking(&dj.password(name), Some(stored));
+        assert!(
+            right.as_ref().is_ok_and(|v| v.matches && v.needs_rehash),
+            "{name}"
+        );
+        let wrong = hasher.verify_blocking("not it", Some(stored)).unwrap();
+        assert!(!wrong.matches, "{name}");
+    }
+    let unusable = dj.made["users"]["una"]["hash"].as_str().unwrap();
+    for guess in ["", "anything", unusable] {
+        let v = hasher.verify_blocking(guess, Some(unusable)).unwrap();
+        assert!(!v.matches && !v.needs_rehash);
+    }
+}
