@@ -6,6 +6,7 @@
 
 pub mod accounts;
 pub mod credentials;
+pub mod django_dump;
 pub mod django_hashes;
 pub mod django_import;
 pub mod first_run;
