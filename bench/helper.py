@@ -10,6 +10,9 @@ the load generator.
     helper.py mint USER_ID COUNT OUTFILE        pre-mint foreign refresh tokens
                                                 (key from LATCH_SIGNING_KEY)
     helper.py enum URL ROUNDS USER PASSWORD INACTIVE_USER INACTIVE_PASSWORD
+    helper.py django_dump OUTFILE COUNT PASSWORD  a dumpdata file of COUNT users with
+                                                Django's default pbkdf2_sha256 hashes
+    helper.py django_logins URL COUNT PASSWORD ROUNDS  login times, Django hash vs argon2id
     helper.py report RESULTS_FILE MARKDOWN_OUT
     helper.py fold < perf-script-output          folded stacks for flame graphs
     helper.py share FOLDED REGEX...             % of samples whose stack matches
@@ -226,6 +229,77 @@ def _load(path: str) -> dict[str, str]:
     return out
 
 
+# ------------------------------------------------------ users from Django
+
+DJANGO_ITERATIONS = 1_000_000  # Django 5.2's PBKDF2PasswordHasher.iterations
+DJANGO_FIRST_ID = 1000
+
+
+def _django_pbkdf2(password: str) -> str:
+    """Django's PBKDF2PasswordHasher.encode, byte for byte: 22 salt
+    characters from Django's alphabet, standard padded base64."""
+    alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+    salt = "".join(secrets.choice(alphabet) for _ in range(22))
+    dk = hashlib.pbkdf2_hmac("sha256", password.encode(), salt.encode(), DJANGO_ITERATIONS)
+    return f"pbkdf2_sha256${DJANGO_ITERATIONS}${salt}${base64.b64encode(dk).decode()}"
+
+
+def django_dump(outfile: str, count: int, password: str) -> None:
+    """`manage.py dumpdata auth.user` as Django writes it, for
+    `latch import-django`: users bench-django-0.. with ids from 1000."""
+    now = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime())
+    records = [{
+        "model": "auth.user",
+        "pk": DJANGO_FIRST_ID + i,
+        "fields": {
+            "password": _django_pbkdf2(password), "last_login": None, "is_superuser": False,
+            "username": f"bench-django-{i}", "first_name": "", "last_name": "", "email": "",
+            "is_staff": False, "is_active": True, "date_joined": now,
+            "groups": [], "user_permissions": [],
+        },
+    } for i in range(count)]
+    with open(outfile, "w") as f:
+        json.dump(records, f, indent=2)
+
+
+def django_logins(url: str, count: int, password: str, rounds: int) -> None:
+    """Time per login by stored hash, at concurrency 1.
+
+    Wrong passwords (a full verify, nothing written), interleaved between
+    an imported pbkdf2_sha256 user and latch's own argon2id user `bench`;
+    then each imported user's first successful login (pbkdf2 verify, then
+    the re-hash to argon2id and the session) and their second (argon2id).
+    """
+    conn = _conn(url)
+    kinds = {
+        "pbkdf2": {"username": "bench-django-0", "password": password + "-wrong"},
+        "argon2id": {"username": "bench", "password": password + "-wrong"},
+    }
+    wrong = {k: [] for k in kinds}
+    for _ in range(rounds):
+        for k, body in kinds.items():
+            t = time.perf_counter()
+            status, resp = _post_json(conn, "/api/token/", body)
+            wrong[k].append((time.perf_counter() - t) * 1000)
+            if status != 401:
+                print(f"note_django_{k}=a wrong password answered {status} {resp[:80]!r}")
+    first, second = [], []
+    for i in range(count):
+        body = {"username": f"bench-django-{i}", "password": password}
+        for times in (first, second):
+            t = time.perf_counter()
+            status, resp = _post_json(conn, "/api/token/", body)
+            times.append((time.perf_counter() - t) * 1000)
+            if status != 200:
+                print(f"note_django_login=an imported user's login answered {status} {resp[:80]!r}")
+    for k in kinds:
+        print(f"django_wrong_{k}_median_ms={statistics.median(wrong[k]):.3f}")
+    print(f"django_first_login_median_ms={statistics.median(first):.3f}")
+    print(f"django_second_login_median_ms={statistics.median(second):.3f}")
+    print(f"django_logins_n={count}")
+    print(f"django_wrong_n={rounds}")
+
+
 def report(results: str, markdown_out: str) -> None:
     r = _load(results)
     num = lambda k: float(r[k]) if r.get(k, "") not in ("", "nan") else float("nan")
@@ -348,6 +422,21 @@ def report(results: str, markdown_out: str) -> None:
       f"Idle RSS right at first answer: {mib(num('start_rss_kb'))}; "
       f"after all load: {mib(num('final_rss_kb'))}; highest peak of any run: "
       f"{mib(max(num(k) for k in r if k.endswith('_rss_peak_kb')))}.")
+    if "django_first_login_median_ms" in r:
+        p("")
+        p("Login time by stored hash, concurrency 1 (users imported with "
+          "`latch import-django`, Django's default pbkdf2_sha256 at 1,000,000 iterations; "
+          f"{r.get('django_wrong_n', '?')} wrong passwords each, "
+          f"{r.get('django_logins_n', '?')} users' first and second logins):")
+        p("")
+        p("| stored hash | wrong password (median) | successful login (median) |")
+        p("|---|---:|---:|")
+        p(f"| pbkdf2_sha256 (Django's, before the first login) | "
+          f"{num('django_wrong_pbkdf2_median_ms'):.1f} ms | "
+          f"{num('django_first_login_median_ms'):.1f} ms (verify, re-hash to argon2id) |")
+        p(f"| argon2id (latch's; the same users' second login) | "
+          f"{num('django_wrong_argon2id_median_ms'):.1f} ms | "
+          f"{num('django_second_login_median_ms'):.1f} ms |")
     if "me_hog_p99_us" in r:
         p("")
         p(f"Control: with no latch work but {r.get('cores', '?')} nice-19 busy loops beside it, "
@@ -431,6 +520,10 @@ def main(argv: list[str]) -> None:
         enum(args[0], int(args[1]), *args[2:6])
     elif cmd == "guesses":
         guesses(args[0], args[1])
+    elif cmd == "django_dump":
+        django_dump(args[0], int(args[1]), args[2])
+    elif cmd == "django_logins":
+        django_logins(args[0], int(args[1]), args[2], int(args[3]))
     elif cmd == "report":
         report(args[0], args[1])
     elif cmd == "fold":

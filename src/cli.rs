@@ -64,6 +64,13 @@ enum Command {
         #[arg(long, default_value_t = 100)]
         limit: i64,
     },
+    /// Import users and blacklisted tokens from Django: each FILE is
+    /// `manage.py dumpdata` JSON or a Django SQLite database. All in one
+    /// transaction; running it again changes nothing.
+    ImportDjango {
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<std::path::PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -177,6 +184,7 @@ async fn dispatch(app: &App, command: Command) -> Outcome {
             event,
             limit,
         } => audit_trail(app, user, since, event, limit).await,
+        Command::ImportDjango { files } => import_django(app, &files).await,
     }
 }
 
@@ -393,6 +401,16 @@ fn backup(target: &std::path::Path) -> Outcome {
         report.bytes,
         report.schema_version
     );
+    Ok(())
+}
+
+// ---- import-django: moving from Django + Simple JWT (README, "Moving from Django").
+
+async fn import_django(app: &App, files: &[std::path::PathBuf]) -> Outcome {
+    let report = crate::auth::django_import::run(app, files)
+        .await
+        .map_err(|e| format!("import-django: {}; nothing was written", text(e)))?;
+    print!("{report}");
     Ok(())
 }
 

@@ -7,6 +7,11 @@
 //! again. The pool threads run at the lowest scheduling priority: a login
 //! flood then uses the CPU that requests leave idle, and an authenticated
 //! request does not queue behind someone else's hash.
+//!
+//! Hashes imported from Django (`auth::django_hashes`: a million PBKDF2
+//! rounds, bcrypt, scrypt, Django's argon2) are checked on the same pool,
+//! so they cannot starve requests either, and a match reports
+//! `needs_rehash`: the login replaces them with argon2id.
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::mpsc;
@@ -19,6 +24,7 @@ use base64::engine::general_purpose::STANDARD_NO_PAD;
 use rand::RngCore;
 use rocket::tokio::sync::oneshot;
 
+use crate::auth::django_hashes::{self, DjangoHash};
 use crate::config::Settings;
 use crate::error::{Error, Result, StartError};
 use subtle::ConstantTimeEq;
@@ -182,6 +188,7 @@ impl Core {
         rand::thread_rng().fill_bytes(&mut salt);
         let mut out = [0u8; HASH_LEN];
         self.compute(
+            Algorithm::Argon2id,
             &self.params,
             Version::V0x13,
             password,
@@ -205,28 +212,72 @@ impl Core {
         stored: Option<&str>,
         buffer: &mut Vec<Block>,
     ) -> Result<Verified> {
-        let Some(stored) = stored else {
-            let dummy = match self.dummy.get() {
-                Some(d) => d,
-                None => {
-                    let made = self.hash("latch dummy password", buffer)?;
-                    self.dummy.get_or_init(|| made)
-                }
-            };
-            self.check(password, dummy, buffer)?;
-            return Ok(Verified {
-                matches: false,
-                needs_rehash: false,
-            });
+        let no = Verified {
+            matches: false,
+            needs_rehash: false,
         };
-        self.check(password, stored, buffer)
+        let Some(stored) = stored else {
+            self.check_dummy(password, buffer)?;
+            return Ok(no);
+        };
+        if !django_hashes::is_django(stored) {
+            if stored.starts_with(django_hashes::UNUSABLE_PREFIX) {
+                // Django's unusable password: the work of an unknown user.
+                self.check_dummy(password, buffer)?;
+                return Ok(no);
+            }
+            return self.check(password, stored, Algorithm::Argon2id, buffer);
+        }
+        // Imported from Django: any match is replaced with argon2id.
+        let matches = match django_hashes::parse(stored) {
+            Ok(DjangoHash::Argon2(phc)) => {
+                let algorithm = match phc.split('$').nth(1) {
+                    Some("argon2i") => Algorithm::Argon2i,
+                    Some("argon2d") => Algorithm::Argon2d,
+                    _ => Algorithm::Argon2id,
+                };
+                self.check(password, &phc, algorithm, buffer)?.matches
+            }
+            Ok(other) => other.verify(password).unwrap_or(false),
+            // The import refuses these; should one appear, it never matches.
+            Err(_) => {
+                self.check_dummy(password, buffer)?;
+                false
+            }
+        };
+        Ok(Verified {
+            matches,
+            needs_rehash: true,
+        })
     }
 
-    fn check(&self, password: &str, stored: &str, buffer: &mut Vec<Block>) -> Result<Verified> {
+    /// Checks against the dummy hash, so a login that cannot succeed costs
+    /// what a wrong password costs.
+    fn check_dummy(&self, password: &str, buffer: &mut Vec<Block>) -> Result<()> {
+        let dummy = match self.dummy.get() {
+            Some(d) => d,
+            None => {
+                let made = self.hash("latch dummy password", buffer)?;
+                self.dummy.get_or_init(|| made)
+            }
+        };
+        self.check(password, dummy, Algorithm::Argon2id, buffer)?;
+        Ok(())
+    }
+
+    /// Checks a PHC string of `algorithm`: latch's own are argon2id; Django's
+    /// argon2 may be an older variant.
+    fn check(
+        &self,
+        password: &str,
+        stored: &str,
+        algorithm: Algorithm,
+        buffer: &mut Vec<Block>,
+    ) -> Result<Verified> {
         let unreadable =
-            || Error::Internal("stored password hash is not an argon2id PHC string".into());
+            || Error::Internal("stored password hash is not an argon2 PHC string".into());
         let phc = PasswordHash::new(stored).map_err(|_| unreadable())?;
-        if phc.algorithm.as_str() != "argon2id" {
+        if phc.algorithm.as_str() != algorithm.as_str() {
             return Err(unreadable());
         }
         let version = match phc.version {
@@ -245,7 +296,10 @@ impl Core {
         )
         .map_err(|_| unreadable())?;
         let mut out = vec![0u8; expected.len()];
-        self.compute(&params, version, password, salt.as_ref(), &mut out, buffer)?;
+        let salt = salt.as_ref();
+        self.compute(
+            algorithm, &params, version, password, salt, &mut out, buffer,
+        )?;
         let matches = bool::from(out.ct_eq(expected.as_bytes()));
         let needs_rehash = version != Version::V0x13
             || params.m_cost() != self.params.m_cost()
@@ -258,8 +312,10 @@ impl Core {
         })
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn compute(
         &self,
+        algorithm: Algorithm,
         params: &Params,
         version: Version,
         password: &str,
@@ -267,7 +323,7 @@ impl Core {
         out: &mut [u8],
         buffer: &mut Vec<Block>,
     ) -> Result<()> {
-        let argon = Argon2::new(Algorithm::Argon2id, version, params.clone());
+        let argon = Argon2::new(algorithm, version, params.clone());
         buffer.resize(params.block_count(), Block::new());
         let result =
             argon.hash_password_into_with_memory(password.as_bytes(), salt, out, &mut buffer[..]);

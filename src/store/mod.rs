@@ -2,8 +2,8 @@
 //! rusqlite (error conversion in `error.rs` aside).
 //!
 //! Everything above this module asks for records through the plain
-//! functions of [`users`], [`sessions`], [`ledger`], [`accounts`] and
-//! [`meta`], run on a pooled connection ([`Db::run`]), a free read-only
+//! functions of [`users`], [`sessions`], [`ledger`], [`accounts`],
+//! [`meta`] and [`import`] (which also reads a Django SQLite database), run on a pooled connection ([`Db::run`]), a free read-only
 //! connection ([`Db::read`]) or the group-commit writer ([`Db::write`]).
 //! This is the seam where a second storage engine (PostgreSQL) would plug
 //! in: these functions' signatures are the whole contract, and none of them
@@ -12,6 +12,7 @@
 pub mod accounts;
 pub mod audit;
 pub mod backup;
+pub mod import;
 pub mod ledger;
 pub mod meta;
 pub mod migrations;
