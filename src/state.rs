@@ -6,6 +6,7 @@ use std::sync::atomic::AtomicUsize;
 
 use crate::auth::first_run::FirstRun;
 use crate::auth::hasher::Hasher;
+use crate::auth::key_rotation;
 use crate::auth::throttle::Throttle;
 use crate::auth::tokens::{Keys, random_hex};
 use crate::auth::usernames;
@@ -42,8 +43,10 @@ impl App {
                 source,
             })?;
         let secret = match &settings.signing_key {
-            Some(key) => key.expose().to_string(),
-            None => {
+            Some(key) if settings.algorithm.is_hmac() => key.expose().to_string(),
+            // With a key set the stored random secret is the device key's
+            // root only: nothing public, and it outlives rotations.
+            _ => {
                 // Hex keeps a generated key a plain string, usable as Simple
                 // JWT's `SIGNING_KEY` too; kept, so a restart logs nobody out.
                 let min = settings.algorithm.min_key_len();
@@ -56,7 +59,11 @@ impl App {
                 })?
             }
         };
-        let keys = Keys::new(&secret, &settings)?;
+        let clock = Clock::default();
+        let keys = Keys::new(&secret, &settings, clock.clone())?;
+        if !settings.algorithm.is_hmac() {
+            keys.install(key_rotation::prepare(&db, &settings, clock.now())?);
+        }
         let hasher = Hasher::new(&settings)?;
         let throttle = Throttle::new(settings.throttle_capacity);
         Ok(App {
@@ -65,7 +72,7 @@ impl App {
             keys: Arc::new(keys),
             hasher,
             throttle,
-            clock: Clock::default(),
+            clock,
             first_run: FirstRun::default(),
             untrusted_forwarded_warnings: AtomicUsize::new(0),
         })
@@ -78,8 +85,23 @@ impl App {
 }
 
 /// Work that runs beside the server: expired ledger rows are flushed every
-/// `cleanup_interval`.
+/// `cleanup_interval`; with a key set, the database is checked every
+/// second for key changes (see `auth::key_rotation::tick`).
 pub fn start_background(app: &App) {
+    if !app.settings.algorithm.is_hmac() {
+        let (db, keys) = (app.db.clone(), app.keys.clone());
+        let (settings, clock) = (app.settings.clone(), app.clock.clone());
+        rocket::tokio::spawn(async move {
+            let mut ticks = rocket::tokio::time::interval(std::time::Duration::from_secs(1));
+            ticks.set_missed_tick_behavior(rocket::tokio::time::MissedTickBehavior::Delay);
+            loop {
+                ticks.tick().await;
+                if let Err(e) = key_rotation::tick(&db, &keys, &settings, &clock).await {
+                    rocket::warn!("checking the key set failed: {e}");
+                }
+            }
+        });
+    }
     let db = app.db.clone();
     let clock = app.clock.clone();
     let every = app.settings.cleanup_interval.duration();

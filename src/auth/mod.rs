@@ -8,6 +8,8 @@ pub mod accounts;
 pub mod credentials;
 pub mod first_run;
 pub mod hasher;
+pub mod key_rotation;
+pub mod keyset;
 pub mod ledger;
 pub mod pairs;
 pub mod policy;

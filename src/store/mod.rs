@@ -10,6 +10,7 @@
 //! leaks a SQLite type beyond the connection handle they take.
 
 pub mod accounts;
+pub mod keys;
 pub mod ledger;
 pub mod meta;
 pub mod migrations;

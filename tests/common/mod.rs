@@ -176,8 +176,19 @@ pub fn latch_cmd(dir: &Path) -> Command {
 
 impl Server {
     pub fn start(dir: &Path, extra_env: &[(&str, &str)]) -> Server {
-        let port = free_port();
+        Server::start_cmd(latch_cmd(dir), dir, extra_env)
+    }
+
+    /// As [`Server::start`], without `LATCH_SIGNING_KEY` (key sets
+    /// generate their key pair).
+    pub fn start_keyless(dir: &Path, extra_env: &[(&str, &str)]) -> Server {
         let mut cmd = latch_cmd(dir);
+        cmd.env_remove("LATCH_SIGNING_KEY");
+        Server::start_cmd(cmd, dir, extra_env)
+    }
+
+    fn start_cmd(mut cmd: Command, dir: &Path, extra_env: &[(&str, &str)]) -> Server {
+        let port = free_port();
         cmd.env("ROCKET_PORT", port.to_string())
             .env("ROCKET_ADDRESS", "127.0.0.1")
             .stdout(Stdio::null())

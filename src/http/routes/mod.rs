@@ -7,6 +7,7 @@ use rocket::{Build, Rocket, Route};
 mod admin;
 pub mod first_run;
 mod health;
+mod jwks;
 mod me;
 mod page;
 mod registration;
@@ -49,7 +50,7 @@ impl Demands {
 }
 
 pub fn mount(rocket: Rocket<Build>) -> Rocket<Build> {
-    let modules: [(&'static str, Vec<Route>, Demand); 10] = [
+    let modules: [(&'static str, Vec<Route>, Demand); 11] = [
         (health::BASE, health::routes(), Demand::Anyone),
         (tokens::BASE, tokens::routes(), Demand::Anyone),
         (tokens::ALIAS_BASE, tokens::aliases(), Demand::Anyone),
@@ -64,6 +65,7 @@ pub fn mount(rocket: Rocket<Build>) -> Rocket<Build> {
             Demand::Anyone,
         ),
         (first_run::BASE, first_run::routes(), Demand::Anyone),
+        (jwks::BASE, jwks::routes(), Demand::Anyone),
     ];
     let mut demands = Demands::default();
     let mut rocket = rocket;
