@@ -184,6 +184,8 @@ async fn generate_row(algorithm: Algorithm, published: i64, signs_from: i64) -> 
 /// `kid`, if one was made.
 pub async fn retire(app: &App, kid: &str) -> Result<Option<String>> {
     let algorithm = asymmetric(&app.settings)?;
+    // The set as the database has it now, not as of the last poll.
+    reload(&app.db, &app.keys, &app.settings).await?;
     let now = app.now();
     let ring = app.keys.ring();
     if !ring.states(now).iter().any(|(k, _)| k.kid == kid) {
