@@ -224,7 +224,7 @@ pub struct Ring {
 
 impl Ring {
     pub fn new(mut keys: Vec<KeyPair>, span: i64, version: i64) -> Ring {
-        keys.sort_by(|a, b| (a.signs_from, a.published).cmp(&(b.signs_from, b.published)));
+        keys.sort_by_key(|a| (a.signs_from, a.published));
         Ring {
             keys,
             span,
