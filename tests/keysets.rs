@@ -334,3 +334,27 @@ fn bad_key_settings_are_named() {
         .expect("an ES256 key is not EdDSA");
     assert!(err.to_string().contains("signing_key"), "{err}");
 }
+
+#[test]
+fn key_rotation_interval_rotates_on_its_own() {
+    let t = keyset_app("EdDSA", |f| f.merge(("latch.key_rotation_interval", "1h")));
+    t.user("alice", PASSWORD, false);
+    let first = kids(&t).remove(0);
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(kids(&t), vec![first.clone()], "not before the interval");
+
+    t.state().clock.advance(Duration::from_secs(3600));
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while kids(&t).len() < 2 {
+        assert!(std::time::Instant::now() < deadline, "no rotation");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let next = kids(&t)[1].clone();
+    let (access, _) = t.login("alice", PASSWORD);
+    assert_eq!(header(&access)["kid"], first.as_str(), "published first");
+    t.state().clock.advance(Duration::from_secs(600));
+    let (access, _) = t.login("alice", PASSWORD);
+    assert_eq!(header(&access)["kid"], next.as_str(), "then signing");
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(kids(&t).len(), 2, "one rotation per interval, not one per tick");
+}
