@@ -356,5 +356,9 @@ fn key_rotation_interval_rotates_on_its_own() {
     let (access, _) = t.login("alice", PASSWORD);
     assert_eq!(header(&access)["kid"], next.as_str(), "then signing");
     std::thread::sleep(Duration::from_millis(1500));
-    assert_eq!(kids(&t).len(), 2, "one rotation per interval, not one per tick");
+    assert_eq!(
+        kids(&t).len(),
+        2,
+        "one rotation per interval, not one per tick"
+    );
 }

@@ -110,6 +110,18 @@ fn rotate_then_retire(algorithm: &str) {
         peer(server.port, algorithm, &[&old_access]),
         vec![accepted()]
     );
+    let decoded = latch_cmd(dir.path())
+        .env_remove("LATCH_SIGNING_KEY")
+        .env("LATCH_ALGORITHM", algorithm)
+        .args(["decode", &old_access])
+        .output()
+        .unwrap();
+    let decoded: Value = serde_json::from_slice(&decoded.stdout).expect("latch decode JSON");
+    assert_eq!(
+        (decoded["alg"].as_str(), decoded["kid"].as_str()),
+        (Some(algorithm), Some(old.as_str())),
+        "latch decode shows alg and kid"
+    );
 
     // Rotate with --now so the test need not wait jwks_max_age: the new
     // key is published and signs; the old one still verifies.
