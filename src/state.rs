@@ -42,22 +42,29 @@ impl App {
                 path: settings.database.clone(),
                 source,
             })?;
+        let stored = |device: bool| {
+            // Hex keeps a generated key a plain string, usable as Simple
+            // JWT's `SIGNING_KEY` too; kept, so a restart logs nobody out.
+            let min = settings.algorithm.min_key_len();
+            let make = || random_hex(min.max(32));
+            db.run_blocking(|conn| {
+                if device {
+                    store::meta::device_secret(conn, min, make)
+                } else {
+                    store::meta::signing_key(conn, min, make)
+                }
+            })
+            .map_err(|source| StartError::Database {
+                path: settings.database.clone(),
+                source,
+            })
+        };
         let secret = match &settings.signing_key {
             Some(key) if settings.algorithm.is_hmac() => key.expose().to_string(),
-            // With a key set the stored random secret is the device key's
-            // root only: nothing public, and it outlives rotations.
-            _ => {
-                // Hex keeps a generated key a plain string, usable as Simple
-                // JWT's `SIGNING_KEY` too; kept, so a restart logs nobody out.
-                let min = settings.algorithm.min_key_len();
-                db.run_blocking(|conn| {
-                    store::meta::signing_key(conn, min, || random_hex(min.max(32)))
-                })
-                .map_err(|source| StartError::Database {
-                    path: settings.database.clone(),
-                    source,
-                })?
-            }
+            None if settings.algorithm.is_hmac() => stored(false)?,
+            // With a key set, a random secret of its own is the device
+            // key's root: nothing public, and it outlives rotations.
+            _ => stored(true)?,
         };
         let clock = Clock::default();
         let keys = Keys::new(&secret, &settings, clock.clone())?;

@@ -159,9 +159,15 @@ impl Keys {
             .clone()
     }
 
-    /// Replaces the key set (a rotation or retirement seen in the database).
+    /// Replaces the key set (a rotation or retirement seen in the
+    /// database), unless a newer one is already in place: two readers of
+    /// the database (the poll and a command) may finish in either order,
+    /// and a stale set could bring back a key just retired.
     pub fn install(&self, ring: Ring) {
-        *self.ring.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(ring);
+        let mut current = self.ring.write().unwrap_or_else(PoisonError::into_inner);
+        if ring.version >= current.version {
+            *current = Arc::new(ring);
+        }
     }
 
     /// The public keys other services verify with: empty with HMAC.
