@@ -362,3 +362,20 @@ fn key_rotation_interval_rotates_on_its_own() {
         "one rotation per interval, not one per tick"
     );
 }
+
+#[test]
+fn a_retired_configured_key_does_not_come_back_on_restart() {
+    let pem = keyset::generate(Algorithm::ES256).unwrap();
+    let t = keyset_app("ES256", |f| f.merge(("latch.signing_key", pem.clone())));
+    let kid = kids(&t).remove(0);
+    rocket::execute(key_rotation::retire(t.state(), &kid)).unwrap();
+    assert!(!kids(&t).contains(&kid));
+    let figment = latch::figment()
+        .merge(("latch.database", t.dir.path().join("latch.db")))
+        .merge(("latch.algorithm", "ES256"))
+        .merge(("latch.signing_key", pem));
+    let err = latch::open(&figment)
+        .err()
+        .expect("a retired key refuses to start");
+    assert!(err.to_string().contains("was retired"), "{err}");
+}
