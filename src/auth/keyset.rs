@@ -211,7 +211,7 @@ pub fn from_stored(stored: &StoredKey) -> Option<KeyPair> {
 }
 
 /// The key set at one version of the database.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Ring {
     /// Oldest signer first.
     keys: Vec<KeyPair>,
@@ -220,15 +220,39 @@ pub struct Ring {
     /// an immediate rotation.
     span: i64,
     pub version: i64,
+    /// The JWKS of every key, serialized once: what is served until the
+    /// first key expires (then the poll soon drops it from the database).
+    all_published: String,
+    first_expiry: i64,
 }
 
 impl Ring {
     pub fn new(mut keys: Vec<KeyPair>, span: i64, version: i64) -> Ring {
         keys.sort_by_key(|a| (a.signs_from, a.published));
-        Ring {
+        let mut ring = Ring {
             keys,
             span,
             version,
+            all_published: String::new(),
+            first_expiry: i64::MAX,
+        };
+        ring.first_expiry = (0..ring.keys.len())
+            .filter_map(|i| ring.expires(i))
+            .min()
+            .unwrap_or(i64::MAX);
+        let all: Vec<&Value> = ring.keys.iter().map(|k| &k.jwk).collect();
+        ring.all_published = json!({ "keys": all }).to_string();
+        ring
+    }
+
+    /// [`Ring::jwks`] serialized; from memory while no key has expired,
+    /// since the JWKS is fetched by every verifier and must cost no more
+    /// than a health check.
+    pub fn jwks_body(&self, now: i64) -> String {
+        if now < self.first_expiry {
+            self.all_published.clone()
+        } else {
+            self.jwks(now).to_string()
         }
     }
 
@@ -295,6 +319,12 @@ impl Ring {
 
     pub fn newest_published(&self) -> Option<i64> {
         self.keys.iter().map(|k| k.published).max()
+    }
+}
+
+impl Default for Ring {
+    fn default() -> Ring {
+        Ring::new(Vec::new(), 0, 0)
     }
 }
 

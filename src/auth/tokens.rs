@@ -170,9 +170,10 @@ impl Keys {
         }
     }
 
-    /// The public keys other services verify with: empty with HMAC.
-    pub fn jwks(&self) -> Value {
-        self.ring().jwks(self.clock.now())
+    /// The public keys other services verify with, as JSON text: empty
+    /// with HMAC.
+    pub fn jwks(&self) -> String {
+        self.ring().jwks_body(self.clock.now())
     }
 
     pub fn refresh_lifetime(&self) -> i64 {

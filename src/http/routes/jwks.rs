@@ -4,9 +4,8 @@
 //! before it signs.
 
 use rocket::http::Header;
-use rocket::serde::json::Json;
+use rocket::response::content::RawJson;
 use rocket::{Responder, Route, State, get, routes};
-use serde_json::Value;
 
 use crate::state::App;
 
@@ -18,14 +17,14 @@ pub fn routes() -> Vec<Route> {
 
 #[derive(Responder)]
 struct Cacheable {
-    body: Json<Value>,
+    body: RawJson<String>,
     cache: Header<'static>,
 }
 
 #[get("/jwks.json")]
 fn jwks(app: &State<App>) -> Cacheable {
     Cacheable {
-        body: Json(app.keys.jwks()),
+        body: RawJson(app.keys.jwks()),
         cache: Header::new(
             "Cache-Control",
             format!("public, max-age={}", app.settings.jwks_max_age.0),
