@@ -332,6 +332,11 @@ def report(results: str, markdown_out: str) -> None:
         ("forward_bearer", "forward-auth, valid bearer token"),
         ("forward_idle", "forward-auth (cookie) light load, idle server"),
         ("forward_flood", "forward-auth (cookie) light load, during login flood"),
+        ("eddsa_healthz", "EdDSA server: `GET /healthz`"),
+        ("jwks", "EdDSA server: `GET /.well-known/jwks.json`"),
+        ("eddsa_me", "EdDSA: `GET /api/me/` (authenticated)"),
+        ("eddsa_refresh_chain", "EdDSA: `POST /api/token/refresh/`, latch-issued tokens"),
+        ("eddsa_login", "EdDSA: `POST /api/token/` login flood"),
     ]
     for key, label in scenarios:
         if f"{key}_rps" not in r:
@@ -384,6 +389,15 @@ def report(results: str, markdown_out: str) -> None:
     for key, label in (("refresh_chain", "latch-issued"), ("refresh_foreign", "foreign, pre-minted")):
         check(f"refresh with rotation, durably committed ({label})",
               f"{num(key + '_rps'):,.0f}/s", "≥ 2,000/s", num(key + "_rps") >= 2000)
+    if "eddsa_me_rps" in r:
+        ed_ratio = num("eddsa_me_rps") / num("me_rps")
+        check("`/api/me/` EdDSA ÷ HS256",
+              f"{num('eddsa_me_rps'):,.0f} ÷ {num('me_rps'):,.0f} = {ed_ratio:.2f}", "≥ 0.6",
+              ed_ratio >= 0.6)
+        jwks_ratio = num("jwks_rps") / num("eddsa_healthz_rps")
+        check("JWKS ÷ `/healthz` (EdDSA server)",
+              f"{num('jwks_rps'):,.0f} ÷ {num('eddsa_healthz_rps'):,.0f} = {jwks_ratio:.2f}",
+              "≥ 1.00", jwks_ratio >= 1.0)
     check("idle RSS (settled after start)", mib(num("idle_rss_kb")), "≤ 15 MiB",
           num("idle_rss_kb") <= 15 * 1024)
     check("stripped release binary", f"{num('binary_bytes') / 1e6:.2f} MB "

@@ -71,6 +71,9 @@ enum Command {
         #[arg(required = true, value_name = "FILE")]
         files: Vec<std::path::PathBuf>,
     },
+    /// Manage the signing keys of an asymmetric algorithm.
+    #[command(subcommand)]
+    Keys(KeysCommand),
 }
 
 #[derive(Subcommand)]
@@ -122,7 +125,13 @@ pub fn run(cli: Cli) -> Outcome {
         Command::Backup { path } => backup(&path),
         command => {
             let app = crate::open(&crate::figment()).map_err(|e| e.to_string())?;
-            rocket::execute(dispatch(&app, command))
+            rocket::execute(async {
+                let outcome = dispatch(&app, command).await;
+                // The audit trail's records are queued without waiting;
+                // they must be on disk before the process ends.
+                let settled = app.db.settle().await.map_err(text);
+                outcome.and(settled)
+            })
         }
     }
 }
@@ -185,6 +194,7 @@ async fn dispatch(app: &App, command: Command) -> Outcome {
             limit,
         } => audit_trail(app, user, since, event, limit).await,
         Command::ImportDjango { files } => import_django(app, &files).await,
+        Command::Keys(command) => keys::run(app, command).await,
     }
 }
 
@@ -329,7 +339,10 @@ fn decode(app: &App, token: &str) -> Outcome {
         .keys
         .decode(token.trim(), app.now())
         .map_err(|problem| problem.message().to_string())?;
-    let out = serde_json::json!({ "header": header, "claims": decoded.claims });
+    let alg = header.as_ref().and_then(|h| h.get("alg").cloned());
+    let kid = header.as_ref().and_then(|h| h.get("kid").cloned());
+    let out =
+        serde_json::json!({ "alg": alg, "kid": kid, "header": header, "claims": decoded.claims });
     println!("{}", pretty(&out)?);
     Ok(())
 }
@@ -450,4 +463,91 @@ fn read_password(from_stdin: bool) -> Result<String, String> {
         return Err("the password may not be empty".into());
     }
     Ok(password)
+}
+
+// ---- latch keys ----------------------------------------------------------
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// List every key with its state (next, signing, verifying).
+    List,
+    /// Publish a new key now; it signs `jwks_max_age` later.
+    Rotate {
+        /// Sign with it at once (verifiers that cached the JWKS will
+        /// refetch it on the unknown `kid`).
+        #[arg(long)]
+        now: bool,
+    },
+    /// Remove a key at once (it leaked): every token it signed dies.
+    Retire { kid: String },
+}
+
+/// `latch keys`: the key set of an asymmetric algorithm, in the database a
+/// running server shares (it sees changes within a second).
+mod keys {
+    use serde_json::json;
+
+    use super::{KeysCommand, Outcome, pretty, text};
+    use crate::auth::audit::{self, Actor, Event};
+    use crate::auth::key_rotation;
+    use crate::state::App;
+    use crate::store::users::rfc3339;
+
+    pub(super) async fn run(app: &App, command: KeysCommand) -> Outcome {
+        match command {
+            KeysCommand::List => list(app),
+            KeysCommand::Rotate { now } => {
+                let kid = key_rotation::rotate(app, now).await.map_err(text)?;
+                let detail = json!({ "kid": kid, "signs_now": now });
+                audit::note(app, Event::KeyRotated, None, &Actor::command_line(), detail);
+                let when = if now {
+                    "signs now".to_string()
+                } else {
+                    format!("signs in {} s", app.settings.jwks_max_age.0)
+                };
+                println!("new key {kid} published; {when}");
+                Ok(())
+            }
+            KeysCommand::Retire { kid } => {
+                let replacement = key_rotation::retire(app, &kid).await.map_err(text)?;
+                let detail = json!({ "kid": kid, "replaced_by": replacement });
+                audit::note(app, Event::KeyRetired, None, &Actor::command_line(), detail);
+                println!("retired {kid}; its tokens are no longer accepted");
+                if let Some(new) = replacement {
+                    println!("new key {new} signs now");
+                }
+                Ok(())
+            }
+        }
+    }
+
+    fn list(app: &App) -> Outcome {
+        if app.settings.algorithm.is_hmac() {
+            println!(
+                "{} signs with the shared signing_key: no key set",
+                app.settings.algorithm.name()
+            );
+            return Ok(());
+        }
+        let keys = key_rotation::list(app);
+        if !std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+            println!("{}", pretty(&keys)?);
+            return Ok(());
+        }
+        println!(
+            "{:<44} {:<6} {:<10} signs_from / verifies_until",
+            "kid", "alg", "state"
+        );
+        for k in keys {
+            let until = k.verifies_until.map(rfc3339).unwrap_or_default();
+            println!(
+                "{:<44} {:<6} {:<10} {} {until}",
+                k.kid,
+                k.algorithm,
+                k.state,
+                rfc3339(k.signs_from)
+            );
+        }
+        Ok(())
+    }
 }

@@ -34,36 +34,81 @@ impl fmt::Debug for Secret {
     }
 }
 
-/// HMAC algorithms only: latch has no key-pair setting, and accepting an
-/// asymmetric name here would invite the public-key confusion attack.
+/// The token algorithm. HMAC ones sign with the shared `signing_key`;
+/// the others with a key pair of the key set (`auth::keyset`), each key
+/// pinned to the one algorithm it was made for, so a public key can never
+/// be taken for an HMAC secret.
 #[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
 pub enum Algorithm {
     HS256,
     HS384,
     HS512,
+    RS256,
+    RS384,
+    RS512,
+    ES256,
+    ES384,
+    EdDSA,
 }
 
 impl Algorithm {
+    pub const ALL: [Algorithm; 9] = [
+        Algorithm::HS256,
+        Algorithm::HS384,
+        Algorithm::HS512,
+        Algorithm::RS256,
+        Algorithm::RS384,
+        Algorithm::RS512,
+        Algorithm::ES256,
+        Algorithm::ES384,
+        Algorithm::EdDSA,
+    ];
+
     pub fn name(self) -> &'static str {
         match self {
             Algorithm::HS256 => "HS256",
             Algorithm::HS384 => "HS384",
             Algorithm::HS512 => "HS512",
+            Algorithm::RS256 => "RS256",
+            Algorithm::RS384 => "RS384",
+            Algorithm::RS512 => "RS512",
+            Algorithm::ES256 => "ES256",
+            Algorithm::ES384 => "ES384",
+            Algorithm::EdDSA => "EdDSA",
         }
     }
-    /// RFC 7518 §3.2: the key must be at least as long as the hash output.
+
+    pub fn from_name(name: &str) -> Option<Algorithm> {
+        Algorithm::ALL.into_iter().find(|a| a.name() == name)
+    }
+
+    /// A shared-secret algorithm: no key set, no `kid`, no JWKS.
+    pub fn is_hmac(self) -> bool {
+        matches!(self, Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512)
+    }
+
+    /// RFC 7518 §3.2: an HMAC key must be at least as long as the hash
+    /// output. The generated device secret uses the same rule.
     pub fn min_key_len(self) -> usize {
         match self {
-            Algorithm::HS256 => 32,
             Algorithm::HS384 => 48,
             Algorithm::HS512 => 64,
+            _ => 32,
         }
     }
+
     pub fn jwt(self) -> jsonwebtoken::Algorithm {
+        use jsonwebtoken::Algorithm as J;
         match self {
-            Algorithm::HS256 => jsonwebtoken::Algorithm::HS256,
-            Algorithm::HS384 => jsonwebtoken::Algorithm::HS384,
-            Algorithm::HS512 => jsonwebtoken::Algorithm::HS512,
+            Algorithm::HS256 => J::HS256,
+            Algorithm::HS384 => J::HS384,
+            Algorithm::HS512 => J::HS512,
+            Algorithm::RS256 => J::RS256,
+            Algorithm::RS384 => J::RS384,
+            Algorithm::RS512 => J::RS512,
+            Algorithm::ES256 => J::ES256,
+            Algorithm::ES384 => J::ES384,
+            Algorithm::EdDSA => J::EdDSA,
         }
     }
 }
@@ -255,6 +300,18 @@ pub struct Settings {
     pub redirect_hosts: Vec<String>,
     /// Who may reach which host and path; first match wins, none: `user`.
     pub forward_auth_rules: Vec<ForwardAuthRule>,
+    // Key sets (see `auth::keyset` and README "Key sets").
+    /// `Cache-Control: max-age` of the JWKS, and how long a rotated-in key
+    /// is published before it signs, so every cache holds it first.
+    pub jwks_max_age: Seconds,
+    /// Rotate the signing key this often; `0` never.
+    pub key_rotation_interval: Seconds,
+    /// Simple JWT's `ISSUER`: set, tokens carry `iss` and must.
+    pub issuer: Option<String>,
+    /// Simple JWT's `AUDIENCE`: set, tokens carry `aud` and must name it.
+    pub audience: Option<String>,
+    /// Simple JWT's `USER_ID_CLAIM`: the claim naming the user.
+    pub user_id_claim: String,
 }
 
 /// What a forward-auth rule asks of the caller.
@@ -399,6 +456,11 @@ impl Default for Settings {
             sso_cookie_domain: None,
             redirect_hosts: Vec::new(),
             forward_auth_rules: Vec::new(),
+            jwks_max_age: Seconds(10 * 60),
+            key_rotation_interval: Seconds(0),
+            issuer: None,
+            audience: None,
+            user_id_claim: "user_id".into(),
         }
     }
 }
@@ -431,7 +493,10 @@ impl Settings {
 
     /// Refuses values that would run but be wrong, naming the key.
     pub fn validate(&self) -> Result<(), String> {
-        if let Some(key) = &self.signing_key {
+        self.validate_key_sets()?;
+        if let Some(key) = &self.signing_key
+            && self.algorithm.is_hmac()
+        {
             let min = self.algorithm.min_key_len();
             if key.expose().len() < min {
                 return Err(format!(
@@ -486,7 +551,49 @@ impl Settings {
     }
 }
 
-const RAW_STRING_SETTINGS: [&str; 2] = ["database", "signing_key"];
+impl Settings {
+    /// The key-set settings' own checks. A PEM `signing_key` is parsed at
+    /// start-up (`auth::keyset`), which names the key when it is wrong.
+    fn validate_key_sets(&self) -> Result<(), String> {
+        if let Some(key) = &self.signing_key
+            && !self.algorithm.is_hmac()
+            && !key.expose().trim_start().starts_with("-----BEGIN ")
+        {
+            return Err(format!(
+                "signing_key: with {} give a PEM private key (PKCS#8), or leave it unset \
+                 to have a key pair generated",
+                self.algorithm.name()
+            ));
+        }
+        let claim = &self.user_id_claim;
+        if claim.is_empty()
+            || matches!(
+                claim.as_str(),
+                "token_type" | "exp" | "iat" | "jti" | "nbf" | "iss" | "aud" | "sid"
+            )
+        {
+            return Err(format!(
+                "user_id_claim: {claim:?} is empty or a claim latch sets itself"
+            ));
+        }
+        for (name, value) in [("issuer", &self.issuer), ("audience", &self.audience)] {
+            if value.as_deref().is_some_and(str::is_empty) {
+                return Err(format!("{name}: may not be empty; leave it unset instead"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Read verbatim from `LATCH_<NAME>`: a PEM key, a path, an issuer URL or
+/// an audience made of digits must not be parsed as TOML.
+const RAW_STRING_SETTINGS: [&str; 5] = [
+    "database",
+    "signing_key",
+    "issuer",
+    "audience",
+    "user_id_claim",
+];
 
 fn describe_figment_error(e: &rocket::figment::Error) -> String {
     let mut out = Vec::new();

@@ -4,9 +4,10 @@
 //! Three layers, each using only the ones below it:
 //! - [`http`] speaks HTTP: fairings, the JSON catcher, request guards,
 //!   bodies and one route module per resource;
-//! - [`auth`] holds the rules (tokens, the refresh ledger, credentials,
-//!   hashing, password policy, throttling, importing from Django) and the
-//!   use cases that routes and the command line ([`cli`]) call;
+//! - [`auth`] holds the rules (tokens and the key sets that sign them, the
+//!   refresh ledger, credentials, hashing, password policy, throttling,
+//!   importing from Django) and the use cases that routes and the command
+//!   line ([`cli`]) call;
 //! - [`store`] is the only place with SQL.
 //!
 //! Beside them: [`config`] (settings), [`error`] (errors, and the one place

@@ -6,6 +6,7 @@ use std::sync::atomic::AtomicUsize;
 
 use crate::auth::first_run::FirstRun;
 use crate::auth::hasher::Hasher;
+use crate::auth::key_rotation;
 use crate::auth::standing::Standing;
 use crate::auth::throttle::Throttle;
 use crate::auth::tokens::{Keys, random_hex};
@@ -46,22 +47,35 @@ impl App {
                 path: settings.database.clone(),
                 source,
             })?;
-        let secret = match &settings.signing_key {
-            Some(key) => key.expose().to_string(),
-            None => {
-                // Hex keeps a generated key a plain string, usable as Simple
-                // JWT's `SIGNING_KEY` too; kept, so a restart logs nobody out.
-                let min = settings.algorithm.min_key_len();
-                db.run_blocking(|conn| {
-                    store::meta::signing_key(conn, min, || random_hex(min.max(32)))
-                })
-                .map_err(|source| StartError::Database {
-                    path: settings.database.clone(),
-                    source,
-                })?
-            }
+        let stored = |device: bool| {
+            // Hex keeps a generated key a plain string, usable as Simple
+            // JWT's `SIGNING_KEY` too; kept, so a restart logs nobody out.
+            let min = settings.algorithm.min_key_len();
+            let make = || random_hex(min.max(32));
+            db.run_blocking(|conn| {
+                if device {
+                    store::meta::device_secret(conn, min, make)
+                } else {
+                    store::meta::signing_key(conn, min, make)
+                }
+            })
+            .map_err(|source| StartError::Database {
+                path: settings.database.clone(),
+                source,
+            })
         };
-        let keys = Keys::new(&secret, &settings)?;
+        let secret = match &settings.signing_key {
+            Some(key) if settings.algorithm.is_hmac() => key.expose().to_string(),
+            None if settings.algorithm.is_hmac() => stored(false)?,
+            // With a key set, a random secret of its own is the device
+            // key's root: nothing public, and it outlives rotations.
+            _ => stored(true)?,
+        };
+        let clock = Clock::default();
+        let keys = Keys::new(&secret, &settings, clock.clone())?;
+        if !settings.algorithm.is_hmac() {
+            keys.install(key_rotation::prepare(&db, &settings, clock.now())?);
+        }
         let hasher = Hasher::new(&settings)?;
         let throttle = Throttle::new(settings.throttle_capacity);
         Ok(App {
@@ -70,7 +84,7 @@ impl App {
             keys: Arc::new(keys),
             hasher,
             throttle,
-            clock: Clock::default(),
+            clock,
             first_run: FirstRun::default(),
             metrics: Metrics::default(),
             standing: Standing::default(),
@@ -85,8 +99,24 @@ impl App {
 }
 
 /// Work that runs beside the server: every `cleanup_interval`, expired
-/// ledger rows are flushed and audit events past `audit_retention` go.
+/// ledger rows are flushed and audit events past `audit_retention` go; with
+/// a key set, the database is checked every second for key changes (see
+/// `auth::key_rotation::tick`).
 pub fn start_background(app: &App) {
+    if !app.settings.algorithm.is_hmac() {
+        let (db, keys) = (app.db.clone(), app.keys.clone());
+        let (settings, clock) = (app.settings.clone(), app.clock.clone());
+        rocket::tokio::spawn(async move {
+            let mut ticks = rocket::tokio::time::interval(std::time::Duration::from_secs(1));
+            ticks.set_missed_tick_behavior(rocket::tokio::time::MissedTickBehavior::Delay);
+            loop {
+                ticks.tick().await;
+                if let Err(e) = key_rotation::tick(&db, &keys, &settings, &clock).await {
+                    rocket::warn!("checking the key set failed: {e}");
+                }
+            }
+        });
+    }
     let db = app.db.clone();
     let clock = app.clock.clone();
     let every = app.settings.cleanup_interval.duration();

@@ -94,9 +94,9 @@
 
   // ---- Session --------------------------------------------------------------
 
-  function decodeClaims(token) {
+  function decodeClaims(token, segment = 1) {
     try {
-      const part = token.split('.')[1].replace(/-/g, '+').replace(/_/g, '/');
+      const part = token.split('.')[segment].replace(/-/g, '+').replace(/_/g, '/');
       const bytes = Uint8Array.from(atob(part), (c) => c.charCodeAt(0));
       return JSON.parse(new TextDecoder().decode(bytes));
     } catch (e) {
@@ -301,7 +301,8 @@
     $('account-username').textContent = session.username;
     renderTimes();
     $('access-token').value = session.access;
-    $('claims').textContent = JSON.stringify(session.claims, null, 2);
+    const { alg, kid } = decodeClaims(session.access, 0);
+    $('claims').textContent = JSON.stringify({ header: { alg, kid }, claims: session.claims }, null, 2);
     $('curl-example').textContent =
       `curl -H "Authorization: Bearer ${session.access}" ${location.origin}/api/me/`;
   }

@@ -615,7 +615,9 @@ fn legacy_look_alike_names_keep_working() {
         .run_blocking(|conn| {
             // Back to schema 1, as an older latch left it.
             conn.execute_batch(
-                "DROP TABLE audit;
+                "DROP TABLE signing_keys;
+                 DELETE FROM meta WHERE key = 'keys_version';
+                 DROP TABLE audit;
                  DROP INDEX sessions_sso_hash;
                  ALTER TABLE sessions DROP COLUMN sso_hash;
                  DROP INDEX users_username_key;

@@ -211,3 +211,70 @@ fn the_shell_can_promote_and_demote_but_not_remove_the_last_staff() {
         "{list}"
     );
 }
+
+#[test]
+fn the_shell_writes_and_reads_the_audit_trail() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let password = format!("{PASSWORD}\n");
+    ok(
+        d,
+        &["user", "add", "root", "--staff", "--password-stdin"],
+        Some(&password),
+    );
+    ok(
+        d,
+        &["user", "add", "bob", "--password-stdin"],
+        Some(&password),
+    );
+    ok(d, &["user", "deactivate", "bob"], None);
+    let all = ok(d, &["audit"], None);
+    assert_eq!(all.matches("user_created").count(), 2, "{all}");
+    assert!(all.contains("3 of 3 event(s)"), "{all}");
+    let bobs = ok(
+        d,
+        &["audit", "--user", "bob", "--event", "user_changed"],
+        None,
+    );
+    assert!(
+        bobs.contains("user=bob") && bobs.contains("1 of 1"),
+        "{bobs}"
+    );
+    assert!(bobs.contains("\"is_active\":false"), "{bobs}");
+    let none = ok(
+        d,
+        &[
+            "audit",
+            "--since",
+            "2000-01-01T00:00:00Z",
+            "--event",
+            "login_ok",
+        ],
+        None,
+    );
+    assert!(none.contains("0 of 0"), "{none}");
+    assert!(fails(d, &["audit", "--event", "nonsense"], None).contains("no event named"));
+
+    // Key rotation from the shell is on the trail too.
+    let keyed = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        let out = latch_cmd(keyed.path())
+            .env_remove("LATCH_SIGNING_KEY")
+            .env("LATCH_ALGORITHM", "EdDSA")
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).to_string()
+    };
+    run(&["keys", "rotate", "--now"]);
+    let rotated = run(&["audit", "--event", "key_rotated"]);
+    assert!(
+        rotated.contains("key_rotated") && rotated.contains("1 of 1"),
+        "{rotated}"
+    );
+}

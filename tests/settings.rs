@@ -39,6 +39,9 @@ fn defaults_then_file_then_environment() {
     assert_eq!(defaults["algorithm"], "HS256");
     assert_eq!(defaults["registration"], "closed");
     assert_eq!(defaults["argon2_memory_kib"], 19456);
+    assert_eq!(defaults["jwks_max_age"], 600);
+    assert_eq!(defaults["key_rotation_interval"], 0);
+    assert_eq!(defaults["user_id_claim"], "user_id");
 
     let toml = "[default.latch]\naccess_token_lifetime = \"10m\"\nrefresh_token_lifetime = \"2d\"\nleeway = 5\n";
     let file = config(d, Some(toml), &[]).unwrap();
@@ -80,7 +83,11 @@ fn bad_values_are_refused_by_name() {
         ),
         ("LATCH_ACCESS_TOKEN_LIFETIME", "0", "access_token_lifetime"),
         ("LATCH_SIGNING_KEY", "too-short", "signing_key"),
-        ("LATCH_ALGORITHM", "RS256", "algorithm"),
+        // RS256 and the other asymmetric names are valid since key sets.
+        ("LATCH_ALGORITHM", "none", "algorithm"),
+        ("LATCH_ALGORITHM", "ES512", "algorithm"),
+        ("LATCH_USER_ID_CLAIM", "exp", "user_id_claim"),
+        ("LATCH_JWKS_MAX_AGE", "soon", "jwks_max_age"),
         ("LATCH_REGISTRATION", "maybe", "registration"),
         ("LATCH_ARGON2_MEMORY_KIB", "1", "argon2_memory_kib"),
         ("LATCH_NO_SUCH_SETTING", "1", "no_such_setting"),

@@ -26,9 +26,11 @@ pub enum Event {
     UserDeleted,
     TokensMinted,
     FirstRunClaimed,
+    KeyRotated,
+    KeyRetired,
 }
 
-pub const EVENTS: [Event; 14] = [
+pub const EVENTS: [Event; 16] = [
     Event::LoginOk,
     Event::LoginFailed,
     Event::LoginThrottled,
@@ -43,6 +45,8 @@ pub const EVENTS: [Event; 14] = [
     Event::UserDeleted,
     Event::TokensMinted,
     Event::FirstRunClaimed,
+    Event::KeyRotated,
+    Event::KeyRetired,
 ];
 
 impl Event {
@@ -62,6 +66,8 @@ impl Event {
             Event::UserDeleted => "user_deleted",
             Event::TokensMinted => "tokens_minted",
             Event::FirstRunClaimed => "first_run_claimed",
+            Event::KeyRotated => "key_rotated",
+            Event::KeyRetired => "key_retired",
         }
     }
 

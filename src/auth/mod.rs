@@ -14,6 +14,8 @@ pub mod django_import;
 pub mod first_run;
 pub mod forward;
 pub mod hasher;
+pub mod key_rotation;
+pub mod keyset;
 pub mod ledger;
 pub mod pairs;
 pub mod policy;

@@ -87,6 +87,22 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE sessions ADD COLUMN sso_hash TEXT;
     CREATE UNIQUE INDEX sessions_sso_hash ON sessions(sso_hash);
     "#,
+    // 5: the key set of the asymmetric algorithms (see `auth::keyset`).
+    // A removed key keeps its row, without its private part, so a retired
+    // key is never brought back (say by a restart with it still configured).
+    r#"
+    CREATE TABLE signing_keys (
+        kid TEXT PRIMARY KEY,
+        algorithm TEXT NOT NULL,
+        -- PKCS#8 PEM; '' once removed.
+        private_key TEXT NOT NULL,
+        published INTEGER NOT NULL,
+        signs_from INTEGER NOT NULL,
+        removed INTEGER
+    );
+    INSERT INTO meta (key, value) VALUES ('keys_version', '0')
+        ON CONFLICT(key) DO NOTHING;
+    "#,
 ];
 
 /// The schema version this binary writes.

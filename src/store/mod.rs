@@ -13,6 +13,7 @@ pub mod accounts;
 pub mod audit;
 pub mod backup;
 pub mod import;
+pub mod keys;
 pub mod ledger;
 pub mod meta;
 pub mod migrations;
@@ -140,6 +141,13 @@ impl Db {
         if let Err(e) = self.inner.writer.submit_detached(f) {
             rocket::warn!("cannot queue a record: {e}");
         }
+    }
+
+    /// Waits until every write queued so far, detached ones included, is
+    /// committed: the writer takes jobs in order, so an empty job's commit
+    /// comes after theirs. For a process about to exit (the CLI).
+    pub async fn settle(&self) -> Result<()> {
+        self.write(|_| Ok(())).await
     }
 
     /// As [`Db::write`], without an executor (the CLI).

@@ -178,13 +178,29 @@ pub fn latch_cmd(dir: &Path) -> Command {
 
 impl Server {
     pub fn start(dir: &Path, extra_env: &[(&str, &str)]) -> Server {
-        Server::start_logging(dir, extra_env, None)
+        Server::start_cmd(latch_cmd(dir), dir, extra_env, None)
     }
 
     /// As [`Server::start`], with standard output and error in `log`.
     pub fn start_logging(dir: &Path, extra_env: &[(&str, &str)], log: Option<&Path>) -> Server {
-        let port = free_port();
+        Server::start_cmd(latch_cmd(dir), dir, extra_env, log)
+    }
+
+    /// As [`Server::start`], without `LATCH_SIGNING_KEY` (key sets
+    /// generate their key pair).
+    pub fn start_keyless(dir: &Path, extra_env: &[(&str, &str)]) -> Server {
         let mut cmd = latch_cmd(dir);
+        cmd.env_remove("LATCH_SIGNING_KEY");
+        Server::start_cmd(cmd, dir, extra_env, None)
+    }
+
+    fn start_cmd(
+        mut cmd: Command,
+        dir: &Path,
+        extra_env: &[(&str, &str)],
+        log: Option<&Path>,
+    ) -> Server {
+        let port = free_port();
         let (out, err) = match log {
             Some(path) => {
                 let file = std::fs::File::create(path).expect("log file");

@@ -9,6 +9,7 @@ mod audit;
 pub mod first_run;
 mod forward_auth;
 mod health;
+mod jwks;
 mod me;
 mod metrics;
 mod page;
@@ -52,7 +53,7 @@ impl Demands {
 }
 
 pub fn mount(rocket: Rocket<Build>) -> Rocket<Build> {
-    let modules: [(&'static str, Vec<Route>, Demand); 13] = [
+    let modules: [(&'static str, Vec<Route>, Demand); 14] = [
         (health::BASE, health::routes(), Demand::Anyone),
         (tokens::BASE, tokens::routes(), Demand::Anyone),
         (tokens::ALIAS_BASE, tokens::aliases(), Demand::Anyone),
@@ -70,6 +71,7 @@ pub fn mount(rocket: Rocket<Build>) -> Rocket<Build> {
         (first_run::BASE, first_run::routes(), Demand::Anyone),
         (metrics::BASE, metrics::routes(), Demand::Anyone),
         (forward_auth::BASE, forward_auth::routes(), Demand::Anyone),
+        (jwks::BASE, jwks::routes(), Demand::Anyone),
     ];
     let mut demands = Demands::default();
     let mut rocket = rocket;
