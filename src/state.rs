@@ -122,6 +122,7 @@ pub fn start_background(app: &App) {
     let every = app.settings.cleanup_interval.duration();
     let leeway = app.settings.leeway.as_i64();
     let retention = app.settings.audit_retention.as_i64();
+    let replay = crate::auth::pairs::longest_replay(&app.settings);
     rocket::tokio::spawn(async move {
         let mut ticks = rocket::tokio::time::interval(every);
         loop {
@@ -129,7 +130,7 @@ pub fn start_background(app: &App) {
             let now = clock.now();
             let flushed = db
                 .run(move |conn| {
-                    store::ledger::flush_expired(conn, now - leeway)?;
+                    store::ledger::flush_expired(conn, now - leeway, now - replay)?;
                     crate::auth::audit::purge(conn, now, retention)
                 })
                 .await;

@@ -277,11 +277,11 @@ fn flushing_removes_only_expired_records() {
     };
     assert_eq!(count(), 2);
     let (tokens, sessions) = db
-        .run_blocking(|c| latch::store::ledger::flush_expired(c, exp - 1))
+        .run_blocking(|c| latch::store::ledger::flush_expired(c, exp - 1, 0))
         .unwrap();
     assert_eq!((tokens, sessions), (0, 0), "nothing live is flushed");
     let (tokens, sessions) = db
-        .run_blocking(|c| latch::store::ledger::flush_expired(c, exp))
+        .run_blocking(|c| latch::store::ledger::flush_expired(c, exp, 0))
         .unwrap();
     assert_eq!((tokens, sessions), (1, 1));
     assert_eq!(count(), 0);

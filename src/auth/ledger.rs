@@ -260,9 +260,13 @@ fn rotate(
             expires,
         },
     )?;
-    let access_json = Value::Object(access.clone()).to_string();
-    let refresh_json = Value::Object(refresh.clone()).to_string();
-    ledger::set_successor(tx, jti, &access_json, &refresh_json)?;
+    // Kept only where a replay may ask for the same bytes; with no grace
+    // (Simple JWT's default) a replay is reuse, and nothing is kept.
+    if cx.grace > 0 {
+        let access_json = Value::Object(access.clone()).to_string();
+        let refresh_json = Value::Object(refresh.clone()).to_string();
+        ledger::set_successor(tx, jti, &access_json, &refresh_json)?;
+    }
     if let Some(sid) = session {
         sessions::touch(tx, sid, now, expires)?;
     }

@@ -79,6 +79,19 @@ pub async fn issue(app: &App, user: &User, client: ClientInfo, started: Started)
         .await
 }
 
+/// The page's replay grace: two tabs, or a retry after a lost answer,
+/// present the same cookie at nearly the same moment.
+pub const PAGE_REPLAY_SECONDS: i64 = 10;
+
+/// The longest any replay may still ask for a successor pair.
+pub fn longest_replay(settings: &crate::config::Settings) -> i64 {
+    settings
+        .refresh_reuse_grace
+        .as_i64()
+        .max(PAGE_REPLAY_SECONDS)
+        .saturating_add(settings.leeway.as_i64())
+}
+
 /// How long a replayed refresh token gets the same successor instead of
 /// counting as reuse.
 #[derive(Clone, Copy, Debug)]
@@ -230,9 +243,11 @@ pub async fn flush_expired(app: &App) -> Result<(usize, usize, usize)> {
     let now = app.now();
     let cutoff = now - app.settings.leeway.as_i64();
     let retention = app.settings.audit_retention.as_i64();
+    let replayable_since = now - longest_replay(&app.settings);
     app.db
         .run(move |conn| {
-            let (tokens, sessions) = crate::store::ledger::flush_expired(conn, cutoff)?;
+            let (tokens, sessions) =
+                crate::store::ledger::flush_expired(conn, cutoff, replayable_since)?;
             let events = audit::purge(conn, now, retention)?;
             Ok((tokens, sessions, events))
         })

@@ -3,10 +3,50 @@
 //! Consuming one is a single conditional `UPDATE` inside the writer's
 //! immediate transaction, so of N concurrent refreshes exactly one wins;
 //! the rules that use it are in `auth::ledger`.
+//!
+//! A row is kept for every refresh for a day, so it is kept small: ids are
+//! stored as their 16 bytes (a UUID's 32 hex characters otherwise), the
+//! table has no rowid and no secondary index, and the successor pair is
+//! kept only while a replay could still ask for it. A family's revocation
+//! lives on its session row, which [`entry`] reads with the token.
 
+use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, params};
 
+use crate::auth::tokens::hex;
 use crate::error::Result;
+
+/// How an id (`jti`, session) is stored: a UUID's 32 lowercase hex
+/// characters as its 16 bytes, anything else (a foreign issuer's id) as
+/// text. A blob never equals a text value, so the two cannot collide.
+fn id_key(id: &str) -> Value {
+    let is_uuid_hex = id.len() == 32 && id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+    if is_uuid_hex {
+        let bytes = (0..16)
+            .map(|i| u8::from_str_radix(&id[2 * i..2 * i + 2], 16).unwrap_or(0))
+            .collect();
+        Value::Blob(bytes)
+    } else {
+        Value::Text(id.to_string())
+    }
+}
+
+/// The stored form back to the id as tokens carry it.
+fn id_text(value: Value) -> Option<String> {
+    match value {
+        Value::Blob(bytes) => Some(hex(&bytes)),
+        Value::Text(text) => Some(text),
+        _ => None,
+    }
+}
+
+/// A user id as a number when it is one (it always is for latch's own).
+fn user_key(user_id: &str) -> Value {
+    match user_id.parse::<i64>() {
+        Ok(n) => Value::Integer(n),
+        Err(_) => Value::Text(user_id.to_string()),
+    }
+}
 
 /// One refresh token as the ledger records it.
 #[derive(Debug, Clone, Copy)]
@@ -25,9 +65,9 @@ pub fn record(conn: &Connection, token: &Issued<'_>) -> Result<()> {
          VALUES (?1, ?2, ?3, ?4, ?5)",
     )?
     .execute(params![
-        token.jti,
-        token.user_id,
-        token.session,
+        id_key(token.jti),
+        user_key(token.user_id),
+        token.session.map(id_key),
         token.issued,
         token.expires
     ])?;
@@ -54,17 +94,19 @@ pub fn entry(conn: &Connection, jti: &str) -> Result<Option<Entry>> {
         // A scalar subquery rather than a join: with a join SQLite
         // re-prepares this cached statement on every new `?1` (measured).
         "SELECT r.session_id, r.consumed_at,
-                r.revoked OR COALESCE((SELECT s.revoked FROM sessions s WHERE s.id = r.session_id), 0),
+                r.revoked OR COALESCE((SELECT s.revoked FROM sessions s WHERE s.id =
+                    CASE typeof(r.session_id) WHEN 'blob' THEN lower(hex(r.session_id))
+                    ELSE r.session_id END), 0),
                 r.successor_access, r.successor_refresh
          FROM refresh_tokens r
          WHERE r.jti = ?1",
     )?;
     Ok(stmt
-        .query_row([jti], |row| {
+        .query_row([id_key(jti)], |row| {
             let access: Option<String> = row.get(3)?;
             let refresh: Option<String> = row.get(4)?;
             Ok(Entry {
-                session: row.get(0)?,
+                session: id_text(row.get(0)?),
                 consumed_at: row.get(1)?,
                 revoked: row.get(2)?,
                 successor: access.zip(refresh),
@@ -81,7 +123,7 @@ pub fn consume(conn: &Connection, jti: &str, now: i64) -> Result<bool> {
             "UPDATE refresh_tokens SET consumed_at = ?2
              WHERE jti = ?1 AND consumed_at IS NULL AND revoked = 0",
         )?
-        .execute(params![jti, now])?
+        .execute(params![id_key(jti), now])?
         == 1)
 }
 
@@ -100,9 +142,9 @@ pub fn record_foreign(
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         )?
         .execute(params![
-            token.jti,
-            token.user_id,
-            token.session,
+            id_key(token.jti),
+            user_key(token.user_id),
+            token.session.map(id_key),
             token.issued,
             token.expires,
             (!revoked).then_some(now),
@@ -116,20 +158,27 @@ pub fn set_successor(conn: &Connection, jti: &str, access: &str, refresh: &str) 
     conn.prepare_cached(
         "UPDATE refresh_tokens SET successor_access = ?2, successor_refresh = ?3 WHERE jti = ?1",
     )?
-    .execute(params![jti, access, refresh])?;
+    .execute(params![id_key(jti), access, refresh])?;
     Ok(())
 }
 
 pub fn revoke_token(conn: &Connection, jti: &str) -> Result<bool> {
     Ok(conn
         .prepare_cached("UPDATE refresh_tokens SET revoked = 1 WHERE jti = ?1 AND revoked = 0")?
-        .execute([jti])?
+        .execute([id_key(jti)])?
         == 1)
 }
 
-/// Deletes ledger rows and sessions whose tokens have all expired. Expired
-/// tokens fail validation on their own, so nothing revoked can come back.
-pub fn flush_expired(conn: &Connection, now: i64) -> Result<(usize, usize)> {
+/// Deletes ledger rows and sessions whose tokens have all expired, and
+/// successor pairs no replay can ask for any more (consumed before
+/// `replayable_since`). Expired tokens fail validation on their own, so
+/// nothing revoked can come back.
+pub fn flush_expired(conn: &Connection, now: i64, replayable_since: i64) -> Result<(usize, usize)> {
+    conn.execute(
+        "UPDATE refresh_tokens SET successor_access = NULL, successor_refresh = NULL
+         WHERE successor_access IS NOT NULL AND consumed_at < ?1",
+        [replayable_since],
+    )?;
     let tokens = conn.execute("DELETE FROM refresh_tokens WHERE expires <= ?1", [now])?;
     let sessions = conn.execute("DELETE FROM sessions WHERE expires <= ?1", [now])?;
     Ok((tokens, sessions))

@@ -103,6 +103,38 @@ const MIGRATIONS: &[&str] = &[
     INSERT INTO meta (key, value) VALUES ('keys_version', '0')
         ON CONFLICT(key) DO NOTHING;
     "#,
+    // 6: the refresh-token ledger, compact: ids as their 16 bytes, no
+    // rowid, no secondary index (a family's revocation is its session's,
+    // and expired rows are found by a scan once an hour).
+    r#"
+    CREATE TABLE refresh_tokens_v6 (
+        jti BLOB PRIMARY KEY,
+        user_id INTEGER NOT NULL,
+        session_id BLOB,
+        issued INTEGER NOT NULL,
+        expires INTEGER NOT NULL,
+        consumed_at INTEGER,
+        revoked INTEGER NOT NULL DEFAULT 0,
+        -- The pair minted when this token was consumed, kept only while a
+        -- replay inside the grace period may still ask for the same bytes.
+        successor_access TEXT,
+        successor_refresh TEXT
+    ) WITHOUT ROWID;
+    INSERT OR IGNORE INTO refresh_tokens_v6
+        SELECT CASE WHEN length(jti) = 32 AND jti NOT GLOB '*[^0-9a-f]*'
+                    THEN unhex(jti) ELSE jti END,
+               CASE WHEN user_id GLOB '[0-9]*' AND user_id NOT GLOB '*[^0-9]*'
+                    THEN CAST(user_id AS INTEGER) ELSE user_id END,
+               CASE WHEN length(session_id) = 32 AND session_id NOT GLOB '*[^0-9a-f]*'
+                    THEN unhex(session_id) ELSE session_id END,
+               issued, expires, consumed_at,
+               revoked OR COALESCE((SELECT s.revoked FROM sessions s
+                                    WHERE s.id = refresh_tokens.session_id), 0),
+               successor_access, successor_refresh
+        FROM refresh_tokens;
+    DROP TABLE refresh_tokens;
+    ALTER TABLE refresh_tokens_v6 RENAME TO refresh_tokens;
+    "#,
 ];
 
 /// The schema version this binary writes.
@@ -120,6 +152,8 @@ pub fn open(path: &Path) -> Result<Connection> {
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
+    // After a checkpoint resets it, the WAL file is cut back to this.
+    conn.pragma_update(None, "journal_size_limit", 64 * 1024 * 1024)?;
     conn.set_prepared_statement_cache_capacity(64);
     Ok(conn)
 }

@@ -46,22 +46,19 @@ pub fn touch(conn: &Connection, id: &str, now: i64, expires: i64) -> Result<()> 
     Ok(())
 }
 
-/// Revokes a session and every refresh token in its family.
+/// Revokes a session and so every refresh token in its family: the
+/// ledger reads a token's session with the token.
 pub fn revoke(conn: &Connection, session: &str) -> Result<bool> {
-    conn.prepare_cached("UPDATE refresh_tokens SET revoked = 1 WHERE session_id = ?1")?
-        .execute([session])?;
     Ok(conn
         .prepare_cached("UPDATE sessions SET revoked = 1 WHERE id = ?1 AND revoked = 0")?
         .execute([session])?
         == 1)
 }
 
-/// Revokes every session of a user; returns how many were live.
+/// Revokes every session of a user; returns how many were live. Tokens
+/// without a session (minted elsewhere) fall to the cut-off the caller
+/// moves with this.
 pub fn revoke_all(conn: &Connection, user_id: i64) -> Result<usize> {
-    conn.execute(
-        "UPDATE refresh_tokens SET revoked = 1 WHERE user_id = ?1",
-        [user_id.to_string()],
-    )?;
     Ok(conn.execute(
         "UPDATE sessions SET revoked = 1 WHERE user_id = ?1 AND revoked = 0",
         [user_id],

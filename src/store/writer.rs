@@ -108,7 +108,31 @@ fn in_savepoint<T>(conn: &Connection, f: impl FnOnce(&Connection) -> Result<T>) 
     outcome
 }
 
+/// Commits between two looks at the WAL's length.
+const WAL_CHECK_EVERY: u32 = 64;
+
+/// WAL frames (pages) past which the writer restarts the log: about 16 MiB
+/// at SQLite's 4 KiB pages, far under the 64 MiB the log may reach.
+const WAL_RESTART_FRAMES: i64 = 4096;
+
+/// Keeps the WAL bounded under continuous writes. SQLite's automatic
+/// checkpoints are passive: with a reader always somewhere in the log they
+/// never reach its end, and the log never starts over. So every few commits
+/// the writer looks, and past the mark runs a RESTART checkpoint, which
+/// waits (on the busy timeout) for the readers of the moment, all short,
+/// and lets the next commit write the log from its start.
+fn bound_wal(conn: &Connection) {
+    let frames: rusqlite::Result<i64> =
+        conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get(1));
+    if frames.is_ok_and(|n| n > WAL_RESTART_FRAMES)
+        && let Err(e) = conn.execute_batch("PRAGMA wal_checkpoint(RESTART)")
+    {
+        rocket::warn!("WAL checkpoint: {e}");
+    }
+}
+
 fn run(conn: Connection, queue: mpsc::Receiver<Job>) {
+    let mut commits: u32 = 0;
     while let Ok(first) = queue.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -132,6 +156,10 @@ fn run(conn: Connection, queue: mpsc::Receiver<Job>) {
         }
         for reply in replies {
             reply(committed.clone());
+        }
+        commits = commits.wrapping_add(1);
+        if commits % WAL_CHECK_EVERY == 0 {
+            bound_wal(&conn);
         }
     }
 }

@@ -289,11 +289,6 @@ fn device_cookie(app: &App, value: String, secure: bool) -> Cookie<'static> {
         .build()
 }
 
-/// Two tabs, or a retry after a lost answer, present the same cookie at
-/// nearly the same moment; inside this many seconds they get the same
-/// successor instead of tripping reuse detection.
-const TAB_REPLAY_SECONDS: i64 = 10;
-
 /// The answer to a refresh: a session, or none to renew.
 #[derive(Responder)]
 enum Renewed {
@@ -319,7 +314,7 @@ async fn refresh(
     let Some(raw) = jar.get(COOKIE).map(|c| c.value().to_string()) else {
         return Ok(Renewed::NoSession(()));
     };
-    let replay = Replay::AtLeast(TAB_REPLAY_SECONDS);
+    let replay = Replay::AtLeast(pairs::PAGE_REPLAY_SECONDS);
     let pair = match pairs::refresh(app, &raw, addr.0, replay, client).await {
         Ok(pair) => pair,
         Err(e) => {
