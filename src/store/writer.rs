@@ -158,7 +158,7 @@ fn run(conn: Connection, queue: mpsc::Receiver<Job>) {
             reply(committed.clone());
         }
         commits = commits.wrapping_add(1);
-        if commits % WAL_CHECK_EVERY == 0 {
+        if commits.is_multiple_of(WAL_CHECK_EVERY) {
             bound_wal(&conn);
         }
     }
