@@ -216,6 +216,19 @@ def guesses(url: str, user: str) -> None:
     print(f"attacker_per_hour={per_hour:.0f}")
 
 
+def dbsize(path: str) -> None:
+    """Bytes the database holds in use, after folding the WAL in (a
+    passive checkpoint beside the running server)."""
+    import sqlite3
+    conn = sqlite3.connect(path, timeout=30)
+    conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+    pages = conn.execute("PRAGMA page_count").fetchone()[0]
+    free = conn.execute("PRAGMA freelist_count").fetchone()[0]
+    size = conn.execute("PRAGMA page_size").fetchone()[0]
+    conn.close()
+    print((pages - free) * size)
+
+
 # ---------------------------------------------------------------- report
 
 def _load(path: str) -> dict[str, str]:
@@ -346,6 +359,12 @@ def report(results: str, markdown_out: str) -> None:
           f"{ms(num(key + '_p50_us'))} | {ms(num(key + '_p99_us'))} | "
           f"{mib(num(key + '_rss_peak_kb'))} | {mib(num(key + '_rss_after_kb'))} | {errs} |")
     p("")
+
+    if "bytes_per_refresh" in r:
+        p(f"Storage: each refresh in the latch-issued run left {r['bytes_per_refresh']} bytes in "
+          f"the database (target at most 150); the WAL peaked at "
+          f"{int(r.get('wal_peak_kb', '0')) / 1024:.1f} MiB while it ran (target under 64 MiB).")
+        p("")
 
     if "attacker_per_hour" in r:
         p(f"Failed logins an attacker gets against one account from unknown devices "
@@ -532,6 +551,8 @@ def main(argv: list[str]) -> None:
         mint(args[0], int(args[1]), args[2])
     elif cmd == "enum":
         enum(args[0], int(args[1]), *args[2:6])
+    elif cmd == "dbsize":
+        dbsize(args[0])
     elif cmd == "guesses":
         guesses(args[0], args[1])
     elif cmd == "django_dump":
