@@ -14,6 +14,7 @@ pub mod django_import;
 pub mod first_run;
 pub mod forward;
 pub mod hasher;
+pub mod ids;
 pub mod key_rotation;
 pub mod keyset;
 pub mod ledger;

@@ -10,10 +10,10 @@ use std::borrow::Cow;
 use std::fmt;
 use std::sync::{Arc, PoisonError, RwLock};
 
+pub use crate::auth::ids::{hex, new_id, random_hex};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{DecodingKey, EncodingKey};
-use rand::RngCore;
 use serde_json::{Map, Value, json};
 
 use crate::auth::keyset::{KeyPair, Ring};
@@ -506,23 +506,4 @@ fn json_object(segment: &str) -> Option<Claims> {
         Value::Object(map) => Some(map),
         _ => None,
     }
-}
-
-/// 32 lowercase hex characters: a random UUIDv4 without dashes, exactly
-/// Simple JWT's `uuid4().hex`.
-pub fn new_id() -> String {
-    uuid::Uuid::new_v4().simple().to_string()
-}
-
-/// `count` random bytes as lowercase hex: a secret that is also a plain
-/// string (the generated signing key, the setup token).
-pub fn random_hex(count: usize) -> String {
-    let mut bytes = vec![0u8; count];
-    rand::thread_rng().fill_bytes(&mut bytes);
-    hex(&bytes)
-}
-
-/// Lowercase hex of `bytes`.
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -7,15 +7,21 @@ use std::io::{BufRead, IsTerminal};
 
 use clap::{Parser, Subcommand};
 
-use crate::auth::accounts::{self, NewUser, UserChanges};
-use crate::auth::audit::{self, Actor};
+mod keys;
+mod operations;
+mod users;
+
+use operations::{audit_trail, backup, flush_expired, import_django};
+use users::{user_add, user_change, user_delete, user_list, user_passwd};
+
+use crate::auth::accounts::{self, UserChanges};
+use crate::auth::audit::Actor;
 use crate::auth::pairs;
 use crate::config::Settings;
 use crate::error::Error;
 use crate::state::App;
-use crate::store::audit::Filter;
 use crate::store::sessions::ClientInfo;
-use crate::store::users::{User, rfc3339};
+use crate::store::users::User;
 
 #[derive(Parser)]
 #[command(
@@ -226,72 +232,6 @@ async fn find(app: &App, username: &str) -> Result<User, String> {
         .ok_or_else(|| format!("no user named {:?}", username.trim()))
 }
 
-async fn user_add(app: &App, username: String, staff: bool, password_stdin: bool) -> Outcome {
-    let password = read_password(password_stdin)?;
-    let new = NewUser {
-        username,
-        password,
-        is_staff: staff,
-        first_account: false,
-    };
-    let user = accounts::create_user(app, new, &Actor::command_line())
-        .await
-        .map_err(text)?;
-    println!("created user {} (id {})", user.username, user.id);
-    Ok(())
-}
-
-async fn user_passwd(app: &App, username: &str, password_stdin: bool) -> Outcome {
-    let user = find(app, username).await?;
-    let password = read_password(password_stdin)?;
-    accounts::reset_password(app, user.id, password, &Actor::command_line())
-        .await
-        .map_err(text)?;
-    println!(
-        "password changed for {}; all their sessions ended",
-        user.username
-    );
-    Ok(())
-}
-
-async fn user_list(app: &App) -> Outcome {
-    let (_, all) = accounts::list_users(app, 0, i64::MAX).await.map_err(text)?;
-    println!(
-        "{:>6}  {:<24} {:<7} {:<6} date_joined",
-        "id", "username", "active", "staff"
-    );
-    for u in all {
-        println!(
-            "{:>6}  {:<24} {:<7} {:<6} {}",
-            u.id,
-            u.username,
-            u.is_active,
-            u.is_staff,
-            rfc3339(u.date_joined)
-        );
-    }
-    Ok(())
-}
-
-/// Applies one staff change to `username` and says what was done.
-async fn user_change(app: &App, username: &str, changes: UserChanges, done: &str) -> Outcome {
-    let user = find(app, username).await?;
-    accounts::update_user(app, user.id, changes, &Actor::command_line())
-        .await
-        .map_err(text)?;
-    println!("{done} {}", user.username);
-    Ok(())
-}
-
-async fn user_delete(app: &App, username: &str) -> Outcome {
-    let user = find(app, username).await?;
-    accounts::delete_user(app, user.id, &Actor::command_line())
-        .await
-        .map_err(text)?;
-    println!("deleted {}", user.username);
-    Ok(())
-}
-
 async fn session_list(app: &App, username: &str) -> Outcome {
     let user = find(app, username).await?;
     let listed = accounts::list_sessions(app, user.id, None)
@@ -344,86 +284,6 @@ fn decode(app: &App, token: &str) -> Outcome {
     let out =
         serde_json::json!({ "alg": alg, "kid": kid, "header": header, "claims": decoded.claims });
     println!("{}", pretty(&out)?);
-    Ok(())
-}
-
-async fn audit_trail(
-    app: &App,
-    user: Option<String>,
-    since: Option<String>,
-    event: Option<String>,
-    limit: i64,
-) -> Outcome {
-    let mut filter = Filter::default();
-    if let Some(user) = user {
-        filter.user_id = Some(match user.parse::<i64>() {
-            Ok(id) => id,
-            Err(_) => find(app, &user).await?.id,
-        });
-    }
-    if let Some(since) = since {
-        let at = audit::since(app.now(), &since)
-            .ok_or_else(|| format!("--since {since:?}: give RFC 3339 or a duration such as 1d"))?;
-        filter.since = Some(at);
-    }
-    if let Some(event) = event {
-        let known =
-            audit::Event::named(&event).ok_or_else(|| format!("no event named {event:?}"))?;
-        filter.event = Some(known.name().to_string());
-    }
-    let (count, events) = audit::list(app, filter, 0, limit.max(0))
-        .await
-        .map_err(text)?;
-    for e in &events {
-        let who = |name: &Option<String>, id: Option<i64>| match (name, id) {
-            (Some(name), _) => name.clone(),
-            (None, Some(id)) => format!("#{id}"),
-            (None, None) => "-".into(),
-        };
-        println!(
-            "{}  {:<22} user={} actor={} ip={} {}",
-            e.at,
-            e.event,
-            who(&e.username, e.user_id),
-            who(&e.actor, e.actor_id),
-            if e.ip.is_empty() { "-" } else { &e.ip },
-            e.detail
-        );
-    }
-    println!("{} of {count} event(s)", events.len());
-    Ok(())
-}
-
-async fn flush_expired(app: &App) -> Outcome {
-    let (tokens, sessions, events) = pairs::flush_expired(app).await.map_err(text)?;
-    println!(
-        "removed {tokens} expired token record(s), {sessions} session(s) and {events} audit event(s)"
-    );
-    Ok(())
-}
-
-/// Works on the file alone: no pool, no writer, no migration of the source.
-fn backup(target: &std::path::Path) -> Outcome {
-    let settings =
-        Settings::from_figment(&crate::figment()).map_err(|e| format!("invalid setting: {e}"))?;
-    let report = crate::store::backup::copy(&settings.database, target).map_err(text)?;
-    println!(
-        "backed up {} to {}: {} bytes, schema version {}, integrity ok",
-        settings.database.display(),
-        target.display(),
-        report.bytes,
-        report.schema_version
-    );
-    Ok(())
-}
-
-// ---- import-django: moving from Django + Simple JWT (README, "Moving from Django").
-
-async fn import_django(app: &App, files: &[std::path::PathBuf]) -> Outcome {
-    let report = crate::auth::django_import::run(app, files)
-        .await
-        .map_err(|e| format!("import-django: {}; nothing was written", text(e)))?;
-    print!("{report}");
     Ok(())
 }
 
@@ -480,74 +340,4 @@ enum KeysCommand {
     },
     /// Remove a key at once (it leaked): every token it signed dies.
     Retire { kid: String },
-}
-
-/// `latch keys`: the key set of an asymmetric algorithm, in the database a
-/// running server shares (it sees changes within a second).
-mod keys {
-    use serde_json::json;
-
-    use super::{KeysCommand, Outcome, pretty, text};
-    use crate::auth::audit::{self, Actor, Event};
-    use crate::auth::key_rotation;
-    use crate::state::App;
-    use crate::store::users::rfc3339;
-
-    pub(super) async fn run(app: &App, command: KeysCommand) -> Outcome {
-        match command {
-            KeysCommand::List => list(app),
-            KeysCommand::Rotate { now } => {
-                let kid = key_rotation::rotate(app, now).await.map_err(text)?;
-                let detail = json!({ "kid": kid, "signs_now": now });
-                audit::note(app, Event::KeyRotated, None, &Actor::command_line(), detail);
-                let when = if now {
-                    "signs now".to_string()
-                } else {
-                    format!("signs in {} s", app.settings.jwks_max_age.0)
-                };
-                println!("new key {kid} published; {when}");
-                Ok(())
-            }
-            KeysCommand::Retire { kid } => {
-                let replacement = key_rotation::retire(app, &kid).await.map_err(text)?;
-                let detail = json!({ "kid": kid, "replaced_by": replacement });
-                audit::note(app, Event::KeyRetired, None, &Actor::command_line(), detail);
-                println!("retired {kid}; its tokens are no longer accepted");
-                if let Some(new) = replacement {
-                    println!("new key {new} signs now");
-                }
-                Ok(())
-            }
-        }
-    }
-
-    fn list(app: &App) -> Outcome {
-        if app.settings.algorithm.is_hmac() {
-            println!(
-                "{} signs with the shared signing_key: no key set",
-                app.settings.algorithm.name()
-            );
-            return Ok(());
-        }
-        let keys = key_rotation::list(app);
-        if !std::io::IsTerminal::is_terminal(&std::io::stdout()) {
-            println!("{}", pretty(&keys)?);
-            return Ok(());
-        }
-        println!(
-            "{:<44} {:<6} {:<10} signs_from / verifies_until",
-            "kid", "alg", "state"
-        );
-        for k in keys {
-            let until = k.verifies_until.map(rfc3339).unwrap_or_default();
-            println!(
-                "{:<44} {:<6} {:<10} {} {until}",
-                k.kid,
-                k.algorithm,
-                k.state,
-                rfc3339(k.signs_from)
-            );
-        }
-        Ok(())
-    }
 }
