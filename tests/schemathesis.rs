@@ -89,11 +89,14 @@ fn schemathesis_finds_no_server_error_and_no_nonconforming_response() {
         ])
         .args(["--max-examples", "20"])
         .args(["--seed", &seed])
-        .args(["--workers", "2"])
+        // One worker: Python 3.11's parser is not safe for hypothesis
+        // describing strategies from two threads at once.
+        .args(["--workers", "1"])
         .args(["--request-timeout", "10"])
-        // Logging out everywhere would end the bearer's session, and every
-        // later request would be a (conforming, but uninformative) 401.
+        // Logging the bearer out everywhere would turn every later request
+        // into a (conforming, but uninformative) 401.
         .args(["--exclude-operation-id", "revoke_all_sessions"])
+        .args(["--exclude-operation-id", "log_user_out"])
         .stdout(Stdio::from(log.try_clone().expect("log")))
         .stderr(Stdio::from(log))
         .spawn()

@@ -271,7 +271,7 @@ impl Modify for SecuritySchemes {
         routes::jwks::jwks,
         routes::openapi::document,
     ),
-    components(schemas(Detail, TokenMessage, FieldErrors, BadRequest)),
+    components(schemas(Detail, TokenMessage, FieldErrors, BadRequest, RequestedWith)),
     modifiers(&SecuritySchemes),
 )]
 pub struct Document;
