@@ -127,7 +127,9 @@ pub struct ReturnAddress {
 #[derive(Debug, Serialize, ToSchema)]
 #[allow(dead_code)]
 pub struct Credentials {
+    #[schema(min_length = 1)]
     pub username: String,
+    #[schema(min_length = 1)]
     pub password: String,
 }
 
@@ -135,6 +137,7 @@ pub struct Credentials {
 #[derive(Debug, Serialize, ToSchema)]
 #[allow(dead_code)]
 pub struct RefreshRequest {
+    #[schema(min_length = 1)]
     pub refresh: String,
 }
 
@@ -142,6 +145,7 @@ pub struct RefreshRequest {
 #[derive(Debug, Serialize, ToSchema)]
 #[allow(dead_code)]
 pub struct VerifyRequest {
+    #[schema(min_length = 1)]
     pub token: String,
 }
 
@@ -149,7 +153,9 @@ pub struct VerifyRequest {
 #[derive(Debug, Serialize, ToSchema)]
 #[allow(dead_code)]
 pub struct PasswordChange {
+    #[schema(min_length = 1)]
     pub old_password: String,
+    #[schema(min_length = 1)]
     pub new_password: String,
 }
 
@@ -157,6 +163,7 @@ pub struct PasswordChange {
 #[derive(Debug, Serialize, ToSchema)]
 #[allow(dead_code)]
 pub struct PasswordReset {
+    #[schema(min_length = 1)]
     pub password: String,
 }
 
@@ -164,7 +171,9 @@ pub struct PasswordReset {
 #[derive(Debug, Serialize, ToSchema)]
 #[allow(dead_code)]
 pub struct NewUserRequest {
+    #[schema(min_length = 1)]
     pub username: String,
+    #[schema(min_length = 1)]
     pub password: String,
     /// `false` when absent.
     pub is_staff: Option<bool>,
@@ -174,6 +183,7 @@ pub struct NewUserRequest {
 #[derive(Debug, Serialize, ToSchema)]
 #[allow(dead_code)]
 pub struct UserChangesRequest {
+    #[schema(min_length = 1)]
     pub username: Option<String>,
     /// `false` ends the user's sessions and tokens at once.
     pub is_active: Option<bool>,
@@ -185,8 +195,11 @@ pub struct UserChangesRequest {
 #[derive(Debug, Serialize, ToSchema)]
 #[allow(dead_code)]
 pub struct SetupRequest {
+    #[schema(min_length = 1)]
     pub token: String,
+    #[schema(min_length = 1)]
     pub username: String,
+    #[schema(min_length = 1)]
     pub password: String,
 }
 

@@ -38,13 +38,14 @@ pub fn routes() -> Vec<Route> {
 
 #[utoipa::path(
     get,
+    tag = "admin",
     context_path = BASE,
     path = "/",
     operation_id = "list_users",
     security(("bearer" = [])),
     params(
-        ("page" = Option<String>, Query, description = "A page number from 1, or `last`"),
-        ("page_size" = Option<String>, Query, description = "Rows a page (default 50, at most 500)"),
+        ("page" = Option<String>, Query, nullable = false, description = "A page number from 1, or `last`"),
+        ("page_size" = Option<String>, Query, nullable = false, description = "Rows a page (default 50, at most 500)"),
     ),
     responses(
         (status = 200, description = "Users, by id", body = Page<PublicUser>),
@@ -69,6 +70,7 @@ async fn list(
 
 #[utoipa::path(
     post,
+    tag = "admin",
     context_path = BASE,
     path = "/",
     operation_id = "create_user",
@@ -108,6 +110,7 @@ async fn create(
 
 #[utoipa::path(
     get,
+    tag = "admin",
     context_path = BASE,
     path = "/{id}/",
     operation_id = "read_user",
@@ -129,6 +132,7 @@ async fn read(app: &State<App>, _staff: StaffUser, id: i64) -> Result<Json<Publi
 /// user's sessions and tokens at once.
 #[utoipa::path(
     patch,
+    tag = "admin",
     context_path = BASE,
     path = "/{id}/",
     operation_id = "update_user",
@@ -173,6 +177,7 @@ async fn update(
 /// 204 with no body, as DRF's destroy answers.
 #[utoipa::path(
     delete,
+    tag = "admin",
     context_path = BASE,
     path = "/{id}/",
     operation_id = "delete_user",
@@ -194,6 +199,7 @@ async fn remove(app: &State<App>, staff: StaffUser, client: ClientInfo, id: i64)
 
 #[utoipa::path(
     post,
+    tag = "admin",
     context_path = BASE,
     path = "/{id}/password/",
     operation_id = "set_user_password",
@@ -230,6 +236,7 @@ async fn set_password(
 
 #[utoipa::path(
     post,
+    tag = "admin",
     context_path = BASE,
     path = "/{id}/logout/",
     operation_id = "log_user_out",
@@ -257,6 +264,7 @@ async fn force_logout(
 /// A fresh pair for the user, as Simple JWT's `RefreshToken.for_user`.
 #[utoipa::path(
     post,
+    tag = "admin",
     context_path = BASE,
     path = "/{id}/tokens/",
     operation_id = "mint_user_tokens",

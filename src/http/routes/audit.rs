@@ -23,16 +23,17 @@ pub fn routes() -> Vec<Route> {
 
 #[utoipa::path(
     get,
+    tag = "admin",
     context_path = BASE,
     path = "/",
     operation_id = "list_audit_events",
     security(("bearer" = [])),
     params(
-        ("user" = Option<String>, Query, description = "A user id or username"),
-        ("event" = Option<String>, Query, description = "An event name, e.g. `login`"),
-        ("since" = Option<String>, Query, description = "An RFC 3339 time, or a duration such as `1d`"),
-        ("page" = Option<String>, Query, description = "A page number from 1, or `last`"),
-        ("page_size" = Option<String>, Query, description = "Rows a page (default 50, at most 500)"),
+        ("user" = Option<String>, Query, nullable = false, description = "A user id or username"),
+        ("event" = Option<String>, Query, nullable = false, description = "An event name, e.g. `login`"),
+        ("since" = Option<String>, Query, nullable = false, description = "An RFC 3339 time, or a duration such as `1d`"),
+        ("page" = Option<String>, Query, nullable = false, description = "A page number from 1, or `last`"),
+        ("page_size" = Option<String>, Query, nullable = false, description = "Rows a page (default 50, at most 500)"),
     ),
     responses(
         (status = 200, description = "Security events, newest first", body = Page<Listed>),

@@ -63,6 +63,7 @@ fn base_url(config: &rocket::Config) -> String {
 /// instance is revealed.
 #[utoipa::path(
     post,
+    tag = "accounts",
     context_path = BASE,
     path = "",
     operation_id = "first_run_setup",

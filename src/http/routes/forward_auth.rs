@@ -73,15 +73,16 @@ pub fn routes() -> Vec<Route> {
 /// [`Endpoint`] handler.
 #[utoipa::path(
     get,
+    tag = "forward auth",
     context_path = BASE,
     path = "/forward-auth",
     operation_id = "forward_auth",
     security((), ("bearer" = []), ("sso_cookie" = [])),
     params(
-        ("X-Forwarded-Proto" = Option<String>, Header, description = "The original scheme"),
-        ("X-Forwarded-Host" = Option<String>, Header, description = "The original host"),
-        ("X-Forwarded-Uri" = Option<String>, Header, description = "The original path and query"),
-        ("X-Forwarded-Method" = Option<String>, Header, description = "The original method"),
+        ("X-Forwarded-Proto" = Option<String>, Header, nullable = false, description = "The original scheme"),
+        ("X-Forwarded-Host" = Option<String>, Header, nullable = false, description = "The original host"),
+        ("X-Forwarded-Uri" = Option<String>, Header, nullable = false, description = "The original path and query"),
+        ("X-Forwarded-Method" = Option<String>, Header, nullable = false, description = "The original method"),
     ),
     responses(
         (status = 200, description = "Allowed: `Remote-User`, `Remote-Id` and `Remote-Groups` name the user (empty for no one)", body = Empty,
@@ -105,14 +106,15 @@ pub(crate) fn forward_auth() {}
 /// [`Endpoint`] handler.
 #[utoipa::path(
     get,
+    tag = "forward auth",
     context_path = BASE,
     path = "/auth-request",
     operation_id = "auth_request",
     security((), ("bearer" = []), ("sso_cookie" = [])),
     params(
-        ("X-Original-URL" = Option<String>, Header, description = "The original URL"),
-        ("X-Original-URI" = Option<String>, Header, description = "The original path and query, with `Host`"),
-        ("X-Original-Method" = Option<String>, Header, description = "The original method"),
+        ("X-Original-URL" = Option<String>, Header, nullable = false, description = "The original URL"),
+        ("X-Original-URI" = Option<String>, Header, nullable = false, description = "The original path and query, with `Host`"),
+        ("X-Original-Method" = Option<String>, Header, nullable = false, description = "The original method"),
     ),
     responses(
         (status = 200, description = "Allowed: `Remote-User`, `Remote-Id` and `Remote-Groups` name the user (empty for no one)", body = Empty,
@@ -274,10 +276,11 @@ async fn identify(req: &Request<'_>, app: &App) -> Result<(Option<Who>, Error)> 
 /// `200 {"rd": url}`, or `400 {"detail": ...}` saying why not.
 #[utoipa::path(
     get,
+    tag = "forward auth",
     context_path = BASE,
     path = "/redirect",
     operation_id = "check_return_address",
-    params(("rd" = Option<String>, Query, description = "The URL to return to after sign-in")),
+    params(("rd" = Option<String>, Query, nullable = false, description = "The URL to return to after sign-in")),
     responses(
         (status = 200, description = "The page may return there", body = ReturnAddress),
         (status = 400, description = "Refused, saying why", body = Detail),

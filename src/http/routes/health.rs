@@ -12,6 +12,7 @@ pub fn routes() -> Vec<Route> {
 
 #[utoipa::path(
     get,
+    tag = "operations",
     context_path = BASE,
     path = "",
     operation_id = "healthz",

@@ -23,6 +23,7 @@ struct Cacheable {
 
 #[utoipa::path(
     get,
+    tag = "tokens",
     context_path = BASE,
     path = "/jwks.json",
     operation_id = "jwks",

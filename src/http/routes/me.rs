@@ -26,6 +26,7 @@ pub fn routes() -> Vec<Route> {
 
 #[utoipa::path(
     get,
+    tag = "me",
     context_path = BASE,
     path = "/",
     operation_id = "me",
@@ -44,6 +45,7 @@ fn me(caller: AuthUser) -> Json<PublicUser> {
 /// a fresh pair so the client that changed it stays signed in.
 #[utoipa::path(
     post,
+    tag = "me",
     context_path = BASE,
     path = "/password/",
     operation_id = "change_own_password",
@@ -81,13 +83,14 @@ async fn change_password(
 /// The caller's own recent activity, from the audit trail.
 #[utoipa::path(
     get,
+    tag = "me",
     context_path = BASE,
     path = "/activity/",
     operation_id = "own_activity",
     security(("bearer" = [])),
     params(
-        ("page" = Option<String>, Query, description = "A page number from 1, or `last`"),
-        ("page_size" = Option<String>, Query, description = "Rows a page (default 50, at most 500)"),
+        ("page" = Option<String>, Query, nullable = false, description = "A page number from 1, or `last`"),
+        ("page_size" = Option<String>, Query, nullable = false, description = "Rows a page (default 50, at most 500)"),
     ),
     responses(
         (status = 200, description = "The caller's security events, newest first", body = Page<Listed>),

@@ -22,6 +22,7 @@ const OPENMETRICS: (&str, &str) = ("application", "openmetrics-text");
 
 #[utoipa::path(
     get,
+    tag = "operations",
     context_path = BASE,
     path = "",
     operation_id = "metrics",

@@ -14,6 +14,7 @@ pub fn routes() -> Vec<Route> {
 
 #[utoipa::path(
     get,
+    tag = "operations",
     context_path = BASE,
     path = "/openapi.json",
     operation_id = "openapi_document",

@@ -37,6 +37,7 @@ pub fn routes() -> Vec<Route> {
 /// The page: sign-in, the signed-in view, and (by path) first-run setup.
 #[utoipa::path(
     get,
+    tag = "page",
     context_path = "",
     path = "/",
     operation_id = "login_page",
@@ -54,6 +55,7 @@ fn index() -> Result<Asset, Error> {
 /// fragment, which never reaches the server or its logs.
 #[utoipa::path(
     get,
+    tag = "page",
     context_path = "",
     path = "/setup",
     operation_id = "setup_page",
@@ -71,6 +73,7 @@ fn setup() -> Result<Asset, Error> {
 /// the page's own icon rather than a 404 in every console.
 #[utoipa::path(
     get,
+    tag = "page",
     context_path = "",
     path = "/favicon.ico",
     operation_id = "favicon",

@@ -34,6 +34,7 @@ struct Registered {
 
 #[utoipa::path(
     post,
+    tag = "accounts",
     context_path = BASE,
     path = "/",
     operation_id = "register",

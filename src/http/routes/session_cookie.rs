@@ -209,6 +209,7 @@ fn answer(
 /// `{"username", "password"}`: starts a session, as `POST /api/token/`.
 #[utoipa::path(
     post,
+    tag = "page",
     context_path = BASE,
     path = "/login",
     operation_id = "page_login",
@@ -332,6 +333,7 @@ enum Renewed {
 /// would be a console error in every browser.
 #[utoipa::path(
     post,
+    tag = "page",
     context_path = BASE,
     path = "/refresh",
     operation_id = "page_refresh",
@@ -389,6 +391,7 @@ async fn refresh(
 /// already dead is no error: the browser is logged out either way.
 #[utoipa::path(
     post,
+    tag = "page",
     context_path = BASE,
     path = "/logout",
     operation_id = "page_logout",

@@ -20,6 +20,7 @@ pub fn routes() -> Vec<Route> {
 
 #[utoipa::path(
     get,
+    tag = "sessions",
     context_path = BASE,
     path = "/",
     operation_id = "list_sessions",
@@ -39,6 +40,7 @@ async fn list(app: &State<App>, caller: AuthUser) -> Result<Json<Vec<Listed>>> {
 
 #[utoipa::path(
     delete,
+    tag = "sessions",
     context_path = BASE,
     path = "/{session}/",
     operation_id = "revoke_session",
@@ -64,6 +66,7 @@ async fn revoke_one(
 
 #[utoipa::path(
     post,
+    tag = "sessions",
     context_path = BASE,
     path = "/revoke-all/",
     operation_id = "revoke_all_sessions",

@@ -39,6 +39,7 @@ struct LoginAnswer {
 
 #[utoipa::path(
     post,
+    tag = "tokens",
     context_path = BASE,
     path = "/",
     operation_id = "obtain_token_pair",
@@ -47,7 +48,7 @@ struct LoginAnswer {
         (Credentials = "application/x-www-form-urlencoded"),
         (Credentials = "multipart/form-data"),
     )),
-    params(("X-Latch-Device" = Option<String>, Header, description = "The device token a previous login on this device answered with")),
+    params(("X-Latch-Device" = Option<String>, Header, nullable = false, description = "The device token a previous login on this device answered with")),
     responses(
         (status = 200, description = "Logged in", body = Pair,
             headers(("X-Latch-Device" = String, description = "A device token for this account"))),
@@ -78,6 +79,7 @@ async fn obtain(
 
 #[utoipa::path(
     post,
+    tag = "tokens",
     context_path = ALIAS_BASE,
     path = "/",
     operation_id = "obtain_token_pair_alias",
@@ -86,7 +88,7 @@ async fn obtain(
         (Credentials = "application/x-www-form-urlencoded"),
         (Credentials = "multipart/form-data"),
     )),
-    params(("X-Latch-Device" = Option<String>, Header, description = "The device token a previous login on this device answered with")),
+    params(("X-Latch-Device" = Option<String>, Header, nullable = false, description = "The device token a previous login on this device answered with")),
     responses(
         (status = 200, description = "Logged in", body = Pair,
             headers(("X-Latch-Device" = String, description = "A device token for this account"))),
@@ -110,6 +112,7 @@ async fn obtain_alias(
 
 #[utoipa::path(
     post,
+    tag = "tokens",
     context_path = BASE,
     path = "/refresh/",
     operation_id = "refresh_token",
@@ -142,6 +145,7 @@ async fn refresh(
 
 #[utoipa::path(
     post,
+    tag = "tokens",
     context_path = ALIAS_BASE,
     path = "/refresh/",
     operation_id = "refresh_token_alias",
@@ -171,6 +175,7 @@ async fn refresh_alias(
 
 #[utoipa::path(
     post,
+    tag = "tokens",
     context_path = BASE,
     path = "/verify/",
     operation_id = "verify_token",
@@ -197,6 +202,7 @@ async fn verify(app: &State<App>, body: Body, addr: ClientAddr) -> Result<Json<V
 
 #[utoipa::path(
     post,
+    tag = "tokens",
     context_path = BASE,
     path = "/blacklist/",
     operation_id = "blacklist_token",
