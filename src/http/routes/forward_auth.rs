@@ -123,9 +123,9 @@ pub(crate) fn forward_auth() {}
                 ("Remote-Id" = String, description = "The user's id"),
                 ("Remote-Groups" = String, description = "`staff`, or empty"),
             )),
-
         (status = 400, description = "The original request cannot be told from the headers", body = Detail),
-        (status = 401, description = E401_BEARER, body = Detail),
+        (status = 401, description = "Not signed in (the bearer token's 401 when one was sent); for browsers, `Location` is the sign-in page for nginx's `error_page 401 =302`", body = Detail,
+            headers(("Location" = Option<String>, description = "The sign-in page, for browsers with `public_url` set"))),
         (status = 403, description = "Signed in, but the rule requires more", body = Detail),
     ),
 )]
