@@ -17,7 +17,7 @@ use crate::store::sessions::{self, ClientInfo, Listed};
 use crate::store::users::{self, User, rfc3339};
 
 /// What the API shows of a user.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct PublicUser {
     pub id: i64,
     pub username: String,

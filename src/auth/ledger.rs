@@ -21,7 +21,7 @@ use crate::store::sessions::{self, ClientInfo};
 use crate::store::users::{self, User};
 
 /// What the token endpoints answer; `refresh` is absent when rotation is off.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct Pair {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refresh: Option<String>,

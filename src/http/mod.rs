@@ -8,6 +8,7 @@ pub mod catchers;
 pub mod client;
 pub mod conventions;
 pub mod guards;
+pub mod openapi;
 pub mod pagination;
 pub mod request_log;
 pub mod routes;

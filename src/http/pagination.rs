@@ -7,7 +7,7 @@ use serde::Serialize;
 use crate::error::{Error, Result};
 
 /// What a list answers, in DRF's shape.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Page<T> {
     pub count: i64,
     pub next: Option<String>,

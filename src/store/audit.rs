@@ -65,7 +65,8 @@ pub struct Filter {
 }
 
 /// An event as the API shows it, with the names the ids have now.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = AuditEntry)]
 pub struct Listed {
     pub id: i64,
     pub at: String,

@@ -66,7 +66,8 @@ pub fn revoke_all(conn: &Connection, user_id: i64) -> Result<usize> {
 }
 
 /// A live session as the API lists it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = SessionEntry)]
 pub struct Listed {
     pub id: String,
     pub created: String,

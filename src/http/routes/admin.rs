@@ -12,6 +12,10 @@ use crate::auth::pairs::Pair;
 use crate::error::Result;
 use crate::http::body::{Body, Field};
 use crate::http::guards::StaffUser;
+use crate::http::openapi::{
+    BadRequest, Detail, E400, E401_BEARER, E403_STAFF, E404, E404_PAGE, E409, E413, E415, Empty,
+    NewUserRequest, PasswordReset, Revoked, UserChangesRequest,
+};
 use crate::http::pagination::{Page, Window};
 use crate::state::App;
 use crate::store::sessions::ClientInfo;
@@ -32,6 +36,24 @@ pub fn routes() -> Vec<Route> {
     ]
 }
 
+#[utoipa::path(
+    get,
+    tag = "admin",
+    context_path = BASE,
+    path = "/",
+    operation_id = "list_users",
+    security(("bearer" = [])),
+    params(
+        ("page" = Option<String>, Query, nullable = false, description = "A page number from 1, or `last`"),
+        ("page_size" = Option<String>, Query, nullable = false, description = "Rows a page (default 50, at most 500)"),
+    ),
+    responses(
+        (status = 200, description = "Users, by id", body = Page<PublicUser>),
+        (status = 401, description = E401_BEARER, body = Detail),
+        (status = 403, description = E403_STAFF, body = Detail),
+        (status = 404, description = E404_PAGE, body = Detail),
+    ),
+)]
 #[get("/?<page>&<page_size>")]
 async fn list(
     app: &State<App>,
@@ -46,6 +68,27 @@ async fn list(
     Ok(Json(Page::new(&window, count, BASE, "", results)))
 }
 
+#[utoipa::path(
+    post,
+    tag = "admin",
+    context_path = BASE,
+    path = "/",
+    operation_id = "create_user",
+    security(("bearer" = [])),
+    request_body(content(
+        (NewUserRequest = "application/json"),
+        (NewUserRequest = "application/x-www-form-urlencoded"),
+        (NewUserRequest = "multipart/form-data"),
+    )),
+    responses(
+        (status = 201, description = "Created", body = PublicUser),
+        (status = 400, description = E400, body = BadRequest),
+        (status = 413, description = E413, body = Detail),
+        (status = 415, description = E415, body = Detail),
+        (status = 401, description = E401_BEARER, body = Detail),
+        (status = 403, description = E403_STAFF, body = Detail),
+    ),
+)]
 #[post("/", data = "<body>")]
 async fn create(
     app: &State<App>,
@@ -65,6 +108,21 @@ async fn create(
     Ok(Custom(Status::Created, Json(PublicUser::of(&user))))
 }
 
+#[utoipa::path(
+    get,
+    tag = "admin",
+    context_path = BASE,
+    path = "/{id}/",
+    operation_id = "read_user",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "The user's id")),
+    responses(
+        (status = 200, description = "The user", body = PublicUser),
+        (status = 401, description = E401_BEARER, body = Detail),
+        (status = 403, description = E403_STAFF, body = Detail),
+        (status = 404, description = E404, body = Detail),
+    ),
+)]
 #[get("/<id>")]
 async fn read(app: &State<App>, _staff: StaffUser, id: i64) -> Result<Json<PublicUser>> {
     Ok(Json(PublicUser::of(&accounts::find(app, id).await?)))
@@ -72,6 +130,30 @@ async fn read(app: &State<App>, _staff: StaffUser, id: i64) -> Result<Json<Publi
 
 /// Changes `is_active`, `is_staff` and `username`; deactivation ends the
 /// user's sessions and tokens at once.
+#[utoipa::path(
+    patch,
+    tag = "admin",
+    context_path = BASE,
+    path = "/{id}/",
+    operation_id = "update_user",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "The user's id")),
+    request_body(content(
+        (UserChangesRequest = "application/json"),
+        (UserChangesRequest = "application/x-www-form-urlencoded"),
+        (UserChangesRequest = "multipart/form-data"),
+    )),
+    responses(
+        (status = 200, description = "The changed user", body = PublicUser),
+        (status = 400, description = E400, body = BadRequest),
+        (status = 413, description = E413, body = Detail),
+        (status = 415, description = E415, body = Detail),
+        (status = 401, description = E401_BEARER, body = Detail),
+        (status = 403, description = E403_STAFF, body = Detail),
+        (status = 404, description = E404, body = Detail),
+        (status = 409, description = E409, body = Detail),
+    ),
+)]
 #[patch("/<id>", data = "<body>")]
 async fn update(
     app: &State<App>,
@@ -93,12 +175,51 @@ async fn update(
 }
 
 /// 204 with no body, as DRF's destroy answers.
+#[utoipa::path(
+    delete,
+    tag = "admin",
+    context_path = BASE,
+    path = "/{id}/",
+    operation_id = "delete_user",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "The user's id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, description = E401_BEARER, body = Detail),
+        (status = 403, description = E403_STAFF, body = Detail),
+        (status = 404, description = E404, body = Detail),
+        (status = 409, description = E409, body = Detail),
+    ),
+)]
 #[delete("/<id>")]
 async fn remove(app: &State<App>, staff: StaffUser, client: ClientInfo, id: i64) -> Result<Status> {
     accounts::delete_user(app, id, &staff.actor(client)).await?;
     Ok(Status::NoContent)
 }
 
+#[utoipa::path(
+    post,
+    tag = "admin",
+    context_path = BASE,
+    path = "/{id}/password/",
+    operation_id = "set_user_password",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "The user's id")),
+    request_body(content(
+        (PasswordReset = "application/json"),
+        (PasswordReset = "application/x-www-form-urlencoded"),
+        (PasswordReset = "multipart/form-data"),
+    )),
+    responses(
+        (status = 200, description = "Set; the user's sessions ended", body = Empty),
+        (status = 400, description = E400, body = BadRequest),
+        (status = 413, description = E413, body = Detail),
+        (status = 415, description = E415, body = Detail),
+        (status = 401, description = E401_BEARER, body = Detail),
+        (status = 403, description = E403_STAFF, body = Detail),
+        (status = 404, description = E404, body = Detail),
+    ),
+)]
 #[post("/<id>/password", data = "<body>")]
 async fn set_password(
     app: &State<App>,
@@ -113,6 +234,21 @@ async fn set_password(
     Ok(Json(json!({})))
 }
 
+#[utoipa::path(
+    post,
+    tag = "admin",
+    context_path = BASE,
+    path = "/{id}/logout/",
+    operation_id = "log_user_out",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "The user's id")),
+    responses(
+        (status = 200, description = "The user's sessions ended", body = Revoked),
+        (status = 401, description = E401_BEARER, body = Detail),
+        (status = 403, description = E403_STAFF, body = Detail),
+        (status = 404, description = E404, body = Detail),
+    ),
+)]
 #[post("/<id>/logout")]
 async fn force_logout(
     app: &State<App>,
@@ -126,6 +262,22 @@ async fn force_logout(
 }
 
 /// A fresh pair for the user, as Simple JWT's `RefreshToken.for_user`.
+#[utoipa::path(
+    post,
+    tag = "admin",
+    context_path = BASE,
+    path = "/{id}/tokens/",
+    operation_id = "mint_user_tokens",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "The user's id")),
+    responses(
+        (status = 201, description = "A fresh pair, a session of the user's own", body = Pair),
+        (status = 400, description = "The user is inactive", body = BadRequest),
+        (status = 401, description = E401_BEARER, body = Detail),
+        (status = 403, description = E403_STAFF, body = Detail),
+        (status = 404, description = E404, body = Detail),
+    ),
+)]
 #[post("/<id>/tokens")]
 async fn mint(
     app: &State<App>,

@@ -8,6 +8,7 @@ use crate::auth::accounts;
 use crate::auth::audit::{self, Event};
 use crate::error::{Error, Result};
 use crate::http::guards::StaffUser;
+use crate::http::openapi::{BadRequest, Detail, E401_BEARER, E403_STAFF, E404_PAGE};
 use crate::http::pagination::Page;
 use crate::http::trail;
 use crate::state::App;
@@ -20,6 +21,28 @@ pub fn routes() -> Vec<Route> {
     routes![list]
 }
 
+#[utoipa::path(
+    get,
+    tag = "admin",
+    context_path = BASE,
+    path = "/",
+    operation_id = "list_audit_events",
+    security(("bearer" = [])),
+    params(
+        ("user" = Option<String>, Query, nullable = false, description = "A user id or username"),
+        ("event" = Option<String>, Query, nullable = false, description = "An event name, e.g. `login`"),
+        ("since" = Option<String>, Query, nullable = false, description = "An RFC 3339 time, or a duration such as `1d`"),
+        ("page" = Option<String>, Query, nullable = false, description = "A page number from 1, or `last`"),
+        ("page_size" = Option<String>, Query, nullable = false, description = "Rows a page (default 50, at most 500)"),
+    ),
+    responses(
+        (status = 200, description = "Security events, newest first", body = Page<Listed>),
+        (status = 400, description = "An unknown event or an unreadable time", body = BadRequest),
+        (status = 401, description = E401_BEARER, body = Detail),
+        (status = 403, description = E403_STAFF, body = Detail),
+        (status = 404, description = E404_PAGE, body = Detail),
+    ),
+)]
 #[get("/?<user>&<event>&<since>&<page>&<page_size>")]
 #[allow(clippy::too_many_arguments)]
 async fn list(

@@ -15,6 +15,7 @@ use crate::auth::{first_run, pairs};
 use crate::error::Result;
 use crate::http::body::Body;
 use crate::http::client::ClientAddr;
+use crate::http::openapi::{BadRequest, Detail, E400, E413, E415, E429, SetupRequest};
 use crate::state::App;
 use crate::store::sessions::ClientInfo;
 
@@ -60,6 +61,26 @@ fn base_url(config: &rocket::Config) -> String {
 /// `{"token", "username", "password"}`: creates the first, staff, account.
 /// The token is checked first, so without it nothing else about the
 /// instance is revealed.
+#[utoipa::path(
+    post,
+    tag = "accounts",
+    context_path = BASE,
+    path = "",
+    operation_id = "first_run_setup",
+    request_body(content(
+        (SetupRequest = "application/json"),
+        (SetupRequest = "application/x-www-form-urlencoded"),
+        (SetupRequest = "multipart/form-data"),
+    )),
+    responses(
+        (status = 201, description = "The first staff account", body = PublicUser),
+        (status = 400, description = E400, body = BadRequest),
+        (status = 413, description = E413, body = Detail),
+        (status = 415, description = E415, body = Detail),
+        (status = 403, description = "No first-run token is armed, or this is not it", body = Detail),
+        (status = 429, description = E429, body = Detail),
+    ),
+)]
 #[post("/", data = "<body>")]
 async fn create_first_account(
     app: &State<App>,

@@ -23,6 +23,7 @@ use crate::auth::sso;
 use crate::config::public_url_host;
 use crate::error::{Error, Result};
 use crate::http::guards;
+use crate::http::openapi::{Detail, E401_BEARER, Empty, ReturnAddress};
 use crate::metrics::ForwardAuth;
 use crate::state::App;
 
@@ -66,6 +67,70 @@ pub fn routes() -> Vec<Route> {
     }
     all
 }
+
+/// `forward-auth`, documented for GET: every method is answered alike (see
+/// [`routes`]); utoipa describes a function, so this one stands for the
+/// [`Endpoint`] handler.
+#[utoipa::path(
+    get,
+    tag = "forward auth",
+    context_path = BASE,
+    path = "/forward-auth",
+    operation_id = "forward_auth",
+    security((), ("bearer" = []), ("sso_cookie" = [])),
+    params(
+        ("X-Forwarded-Proto" = Option<String>, Header, nullable = false, description = "The original scheme"),
+        ("X-Forwarded-Host" = Option<String>, Header, nullable = false, description = "The original host"),
+        ("X-Forwarded-Uri" = Option<String>, Header, nullable = false, description = "The original path and query"),
+        ("X-Forwarded-Method" = Option<String>, Header, nullable = false, description = "The original method"),
+    ),
+    responses(
+        (status = 200, description = "Allowed: `Remote-User`, `Remote-Id` and `Remote-Groups` name the user (empty for no one)", body = Empty,
+            headers(
+                ("Remote-User" = String, description = "The username"),
+                ("Remote-Id" = String, description = "The user's id"),
+                ("Remote-Groups" = String, description = "`staff`, or empty"),
+            )),
+        (status = 302, description = "Not signed in, from a browser, with `public_url` set: to the page, with the original URL in `rd`", body = Detail,
+            headers(("Location" = String, description = "The sign-in page"))),
+        (status = 400, description = "The original request cannot be told from the headers", body = Detail),
+        (status = 401, description = E401_BEARER, body = Detail),
+        (status = 403, description = "Signed in, but the rule requires more", body = Detail),
+    ),
+)]
+#[allow(dead_code)]
+pub(crate) fn forward_auth() {}
+
+/// `auth-request`, documented for GET: every method is answered alike (see
+/// [`routes`]); utoipa describes a function, so this one stands for the
+/// [`Endpoint`] handler.
+#[utoipa::path(
+    get,
+    tag = "forward auth",
+    context_path = BASE,
+    path = "/auth-request",
+    operation_id = "auth_request",
+    security((), ("bearer" = []), ("sso_cookie" = [])),
+    params(
+        ("X-Original-URL" = Option<String>, Header, nullable = false, description = "The original URL"),
+        ("X-Original-URI" = Option<String>, Header, nullable = false, description = "The original path and query, with `Host`"),
+        ("X-Original-Method" = Option<String>, Header, nullable = false, description = "The original method"),
+    ),
+    responses(
+        (status = 200, description = "Allowed: `Remote-User`, `Remote-Id` and `Remote-Groups` name the user (empty for no one)", body = Empty,
+            headers(
+                ("Remote-User" = String, description = "The username"),
+                ("Remote-Id" = String, description = "The user's id"),
+                ("Remote-Groups" = String, description = "`staff`, or empty"),
+            )),
+        (status = 400, description = "The original request cannot be told from the headers", body = Detail),
+        (status = 401, description = "Not signed in (the bearer token's 401 when one was sent); for browsers, `Location` is the sign-in page for nginx's `error_page 401 =302`", body = Detail,
+            headers(("Location" = Option<String>, description = "The sign-in page, for browsers with `public_url` set"))),
+        (status = 403, description = "Signed in, but the rule requires more", body = Detail),
+    ),
+)]
+#[allow(dead_code)]
+pub(crate) fn auth_request() {}
 
 #[rocket::async_trait]
 impl Handler for Endpoint {
@@ -209,6 +274,18 @@ async fn identify(req: &Request<'_>, app: &App) -> Result<(Option<Who>, Error)> 
 
 /// For the page: whether it may send the browser to `rd` after sign-in.
 /// `200 {"rd": url}`, or `400 {"detail": ...}` saying why not.
+#[utoipa::path(
+    get,
+    tag = "forward auth",
+    context_path = BASE,
+    path = "/redirect",
+    operation_id = "check_return_address",
+    params(("rd" = Option<String>, Query, nullable = false, description = "The URL to return to after sign-in")),
+    responses(
+        (status = 200, description = "The page may return there", body = ReturnAddress),
+        (status = 400, description = "Refused, saying why", body = Detail),
+    ),
+)]
 #[get("/redirect?<rd>")]
 fn redirect(app: &rocket::State<App>, rd: Option<&str>, host: RequestHost) -> Result<Json<Value>> {
     let settings = &app.settings;

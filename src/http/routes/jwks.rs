@@ -21,6 +21,15 @@ struct Cacheable {
     cache: Header<'static>,
 }
 
+#[utoipa::path(
+    get,
+    tag = "tokens",
+    context_path = BASE,
+    path = "/jwks.json",
+    operation_id = "jwks",
+    responses((status = 200, description = "The public keys; `Cache-Control: public, max-age=<jwks_max_age>`",
+        body = crate::http::openapi::Jwks)),
+)]
 #[get("/jwks.json")]
 fn jwks(app: &State<App>) -> Cacheable {
     Cacheable {

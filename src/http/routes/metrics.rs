@@ -20,6 +20,17 @@ pub fn routes() -> Vec<Route> {
 /// OpenMetrics text, which Prometheus reads.
 const OPENMETRICS: (&str, &str) = ("application", "openmetrics-text");
 
+#[utoipa::path(
+    get,
+    tag = "operations",
+    context_path = BASE,
+    path = "",
+    operation_id = "metrics",
+    responses(
+        (status = 200, description = "OpenMetrics text", content_type = "application/openmetrics-text", body = String),
+        (status = 404, description = "Not an address in `metrics_allow`", body = crate::http::openapi::Detail),
+    ),
+)]
 #[get("/")]
 async fn metrics(app: &State<App>, addr: ClientAddr) -> Result<(ContentType, String)> {
     if !app.settings.metrics_allow.trusts(addr.0) {

@@ -1,22 +1,25 @@
 //! One module per resource, each owning its base path, `routes()` and what
 //! its routes demand of the caller; everything is mounted here and nowhere
-//! else. Route modules call `auth/` and never each other.
+//! else. Route modules call `auth/` and never each other. They are
+//! `pub(crate)` so the OpenAPI document (`http::openapi`) can name each
+//! handler's `#[utoipa::path]`.
 
 use rocket::{Build, Rocket, Route};
 
-mod admin;
-mod audit;
+pub(crate) mod admin;
+pub(crate) mod audit;
 pub mod first_run;
-mod forward_auth;
-mod health;
-mod jwks;
-mod me;
-mod metrics;
-mod page;
-mod registration;
-mod session_cookie;
-mod sessions;
-mod tokens;
+pub(crate) mod forward_auth;
+pub(crate) mod health;
+pub(crate) mod jwks;
+pub(crate) mod me;
+pub(crate) mod metrics;
+pub(crate) mod openapi;
+pub(crate) mod page;
+pub(crate) mod registration;
+pub(crate) mod session_cookie;
+pub(crate) mod sessions;
+pub(crate) mod tokens;
 
 /// Who a module's routes let in: the guard every one of its handlers takes.
 /// The catcher reads it to answer 401/403 before 405, as DRF checks
@@ -53,7 +56,7 @@ impl Demands {
 }
 
 pub fn mount(rocket: Rocket<Build>) -> Rocket<Build> {
-    let modules: [(&'static str, Vec<Route>, Demand); 14] = [
+    let modules: [(&'static str, Vec<Route>, Demand); 15] = [
         (health::BASE, health::routes(), Demand::Anyone),
         (tokens::BASE, tokens::routes(), Demand::Anyone),
         (tokens::ALIAS_BASE, tokens::aliases(), Demand::Anyone),
@@ -72,6 +75,7 @@ pub fn mount(rocket: Rocket<Build>) -> Rocket<Build> {
         (metrics::BASE, metrics::routes(), Demand::Anyone),
         (forward_auth::BASE, forward_auth::routes(), Demand::Anyone),
         (jwks::BASE, jwks::routes(), Demand::Anyone),
+        (openapi::BASE, openapi::routes(), Demand::Anyone),
     ];
     let mut demands = Demands::default();
     let mut rocket = rocket;

@@ -35,6 +35,17 @@ pub fn routes() -> Vec<Route> {
 }
 
 /// The page: sign-in, the signed-in view, and (by path) first-run setup.
+#[utoipa::path(
+    get,
+    tag = "page",
+    context_path = "",
+    path = "/",
+    operation_id = "login_page",
+    responses(
+        (status = 200, description = "The login page", content_type = "text/html", body = String),
+        (status = 304, description = "Not modified (`If-None-Match` matched the `ETag`)"),
+    ),
+)]
 #[get("/")]
 fn index() -> Result<Asset, Error> {
     Asset::named("index.html")
@@ -42,6 +53,17 @@ fn index() -> Result<Asset, Error> {
 
 /// The first-run link lands here; the script reads the token from the
 /// fragment, which never reaches the server or its logs.
+#[utoipa::path(
+    get,
+    tag = "page",
+    context_path = "",
+    path = "/setup",
+    operation_id = "setup_page",
+    responses(
+        (status = 200, description = "The login page, which reads the first-run token from the fragment", content_type = "text/html", body = String),
+        (status = 304, description = "Not modified (`If-None-Match` matched the `ETag`)"),
+    ),
+)]
 #[get("/setup")]
 fn setup() -> Result<Asset, Error> {
     Asset::named("index.html")
@@ -49,6 +71,17 @@ fn setup() -> Result<Asset, Error> {
 
 /// Browsers ask for `/favicon.ico` whatever the page links; answer with
 /// the page's own icon rather than a 404 in every console.
+#[utoipa::path(
+    get,
+    tag = "page",
+    context_path = "",
+    path = "/favicon.ico",
+    operation_id = "favicon",
+    responses(
+        (status = 200, description = "The page's icon", content_type = "image/svg+xml", body = String),
+        (status = 304, description = "Not modified (`If-None-Match` matched the `ETag`)"),
+    ),
+)]
 #[get("/favicon.ico")]
 fn favicon() -> Result<Asset, Error> {
     Asset::named("favicon.svg")

@@ -12,6 +12,7 @@ use crate::config::Registration;
 use crate::error::{Error, Result};
 use crate::http::body::Body;
 use crate::http::client::ClientAddr;
+use crate::http::openapi::{BadRequest, Credentials, Detail, E400, E413, E415, E429};
 use crate::state::App;
 use crate::store::sessions::ClientInfo;
 use serde::Serialize;
@@ -23,7 +24,7 @@ pub fn routes() -> Vec<Route> {
 }
 
 /// The new user, signed in: their fields and their first pair.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct Registered {
     #[serde(flatten)]
     user: PublicUser,
@@ -31,6 +32,26 @@ struct Registered {
     pair: Pair,
 }
 
+#[utoipa::path(
+    post,
+    tag = "accounts",
+    context_path = BASE,
+    path = "/",
+    operation_id = "register",
+    request_body(content(
+        (Credentials = "application/json"),
+        (Credentials = "application/x-www-form-urlencoded"),
+        (Credentials = "multipart/form-data"),
+    )),
+    responses(
+        (status = 201, description = "Registered and signed in", body = Registered),
+        (status = 400, description = E400, body = BadRequest),
+        (status = 413, description = E413, body = Detail),
+        (status = 415, description = E415, body = Detail),
+        (status = 403, description = "Registration is closed, or no staff account exists yet", body = Detail),
+        (status = 429, description = E429, body = Detail),
+    ),
+)]
 #[post("/", data = "<body>")]
 async fn register(
     app: &State<App>,

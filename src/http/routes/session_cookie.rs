@@ -28,6 +28,9 @@ use crate::config::TrustedProxies;
 use crate::error::{Error, Result, stash};
 use crate::http::body::{self, Body};
 use crate::http::client::ClientAddr;
+use crate::http::openapi::{
+    BadRequest, Credentials, Detail, E400, E401_TOKEN, E413, E429, Empty, RequestedWith,
+};
 use crate::state::App;
 use crate::store::sessions::ClientInfo;
 
@@ -48,7 +51,8 @@ pub fn routes() -> Vec<Route> {
 }
 
 /// What the page gets: never the refresh token.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = PageSession)]
 struct Session {
     access: String,
     /// Unix seconds; the page refreshes a little before.
@@ -203,6 +207,25 @@ fn answer(
 }
 
 /// `{"username", "password"}`: starts a session, as `POST /api/token/`.
+#[utoipa::path(
+    post,
+    tag = "page",
+    context_path = BASE,
+    path = "/login",
+    operation_id = "page_login",
+    params(("X-Requested-With" = RequestedWith, Header,
+        description = "`latch`: proof of a same-origin caller when no `Origin` is sent")),
+    request_body(content((Credentials = "application/json"))),
+    responses(
+        (status = 200, description = "Signed in: the refresh token is in the `latch_refresh` cookie, the sign-on cookie `latch_sso` is set", body = Session),
+        (status = 400, description = E400, body = BadRequest),
+        (status = 401, description = "`{\"detail\": \"No active account found with the given credentials\"}`", body = Detail),
+        (status = 403, description = "The CSRF check failed: a foreign `Origin` or `Sec-Fetch-Site`, or neither `Origin` nor the custom header", body = Detail),
+        (status = 415, description = "Not JSON: these endpoints take only `application/json`", body = Detail),
+        (status = 413, description = E413, body = Detail),
+        (status = 429, description = E429, body = Detail),
+    ),
+)]
 #[post("/login", data = "<body>")]
 async fn login(
     app: &State<App>,
@@ -303,6 +326,25 @@ enum Renewed {
 /// cookie: it will never work again. No cookie at all is no error but
 /// `204 No Content`: the page asks on every first visit, and a 401 there
 /// would be a console error in every browser.
+#[utoipa::path(
+    post,
+    tag = "page",
+    context_path = BASE,
+    path = "/refresh",
+    operation_id = "page_refresh",
+    security((), ("page_cookie" = [])),
+    params(("X-Requested-With" = RequestedWith, Header,
+        description = "`latch`: proof of a same-origin caller when no `Origin` is sent")),
+    request_body(description = "Ignored; the media type must be JSON", content((Empty = "application/json"))),
+    responses(
+        (status = 200, description = "A new access token; the cookie is rotated", body = Session),
+        (status = 204, description = "No cookie: no session"),
+        (status = 401, description = E401_TOKEN, body = Detail),
+        (status = 403, description = "The CSRF check failed: a foreign `Origin` or `Sec-Fetch-Site`, or neither `Origin` nor the custom header", body = Detail),
+        (status = 415, description = "Not JSON: these endpoints take only `application/json`", body = Detail),
+        (status = 429, description = E429, body = Detail),
+    ),
+)]
 #[post("/refresh")]
 async fn refresh(
     app: &State<App>,
@@ -342,6 +384,23 @@ async fn refresh(
 
 /// Ends the cookie's session and clears the cookie. A cookie that is
 /// already dead is no error: the browser is logged out either way.
+#[utoipa::path(
+    post,
+    tag = "page",
+    context_path = BASE,
+    path = "/logout",
+    operation_id = "page_logout",
+    security((), ("page_cookie" = [])),
+    params(("X-Requested-With" = RequestedWith, Header,
+        description = "`latch`: proof of a same-origin caller when no `Origin` is sent")),
+    request_body(description = "Ignored; the media type must be JSON", content((Empty = "application/json"))),
+    responses(
+        (status = 200, description = "Logged out; the cookies are cleared", body = Empty),
+        (status = 429, description = E429, body = Detail),
+        (status = 403, description = "The CSRF check failed: a foreign `Origin` or `Sec-Fetch-Site`, or neither `Origin` nor the custom header", body = Detail),
+        (status = 415, description = "Not JSON: these endpoints take only `application/json`", body = Detail),
+    ),
+)]
 #[post("/logout")]
 async fn logout(
     app: &State<App>,
