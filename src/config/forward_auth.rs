@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use super::Settings;
 
+/// What a forward-auth rule asks of the caller.
 #[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum Require {

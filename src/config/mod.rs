@@ -96,8 +96,6 @@ pub struct Settings {
     pub user_id_claim: String,
 }
 
-/// What a forward-auth rule asks of the caller.
-
 impl Default for Settings {
     fn default() -> Self {
         Settings {
