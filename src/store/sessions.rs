@@ -76,8 +76,44 @@ pub struct Listed {
     pub last_used: String,
     pub expires: String,
     pub user_agent: String,
+    /// The client as people recognise it ("Firefox on Linux"), from
+    /// `user_agent`.
+    pub device: String,
     pub ip: String,
     pub current: bool,
+}
+
+/// A user agent as people name it: "Firefox on Linux", "Chrome on
+/// Android"; a client woothee does not know by its product token
+/// ("curl/8.5.0" is "curl"); nothing at all is "Unknown device".
+pub fn device_name(user_agent: &str) -> String {
+    const UNKNOWN: &str = "UNKNOWN";
+    let parsed = woothee::parser::Parser::new().parse(user_agent);
+    let (name, os) = parsed.map_or(("", ""), |r| (r.name, r.os));
+    let known = |s: &str| !s.is_empty() && s != UNKNOWN;
+    let os = match os {
+        "Mac OSX" => "macOS",
+        other => other,
+    };
+    match (known(name), known(os)) {
+        (true, true) => format!("{name} on {os}"),
+        (true, false) => name.to_string(),
+        _ => {
+            let product = user_agent
+                .split_whitespace()
+                .next()
+                .and_then(|token| token.split('/').next())
+                .unwrap_or("")
+                .chars()
+                .take(40)
+                .collect::<String>();
+            match (product.is_empty(), known(os)) {
+                (true, _) => "Unknown device".to_string(),
+                (false, true) => format!("{product} on {os}"),
+                (false, false) => product,
+            }
+        }
+    }
 }
 
 pub fn list(
@@ -92,13 +128,15 @@ pub fn list(
     )?;
     let rows = stmt.query_map(params![user_id, now], |row| {
         let id: String = row.get(0)?;
+        let user_agent: String = row.get(4)?;
         Ok(Listed {
             current: current == Some(id.as_str()),
             id,
             created: rfc3339(row.get(1)?),
             last_used: rfc3339(row.get(2)?),
             expires: rfc3339(row.get(3)?),
-            user_agent: row.get(4)?,
+            device: device_name(&user_agent),
+            user_agent,
             ip: row.get(5)?,
         })
     })?;
