@@ -154,13 +154,14 @@ async function forceLogout() {
 
 async function resetPassword(ev) {
   ev.preventDefault();
+  const form = ev.currentTarget;
   const password = $('reset-password').value;
   const fields = { password: 'reset-password-error' };
   fieldErrors(null, fields);
   if (!password) return fieldErrors({ data: { password: ['This field may not be blank.'] } }, fields);
   if (!selected) return;
   const name = selected.username;
-  busy(ev.currentTarget, true);
+  busy(form, true);
   error('detail-error', '');
   error('detail-done', '');
   try {
@@ -175,7 +176,7 @@ async function resetPassword(ev) {
   } catch (e) {
     error('detail-error', describe(e));
   } finally {
-    busy(ev.currentTarget, false);
+    busy(form, false);
   }
 }
 

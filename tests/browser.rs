@@ -440,8 +440,8 @@ fn without_web_locks_two_tabs_still_share_one_session() {
 
 // ---- The console: staff administration, the account, accessibility -------
 
-const BOB_PASSWORD: &str = "bob's own rather long passphrase";
-const BOB_RESET: &str = "a passphrase staff chose for bob";
+const BOB_PASSWORD: &str = "a rather long passphrase of their own";
+const BOB_RESET: &str = "another passphrase that staff chose";
 /// Long enough that no token expires while a console test runs: a refused
 /// token is refused for what the test did.
 const CONSOLE_LIFETIME: u64 = 600;
@@ -568,7 +568,8 @@ fn a_staff_walk_through_the_console() {
     let policy = browser.wait_for_text("#create-password-error", "");
     assert!(!policy.is_empty());
     assert_eq!(
-        browser.run("return document.getElementById('create-password').getAttribute('aria-invalid');"),
+        browser
+            .run("return document.getElementById('create-password').getAttribute('aria-invalid');"),
         "true"
     );
     browser.type_into("#create-password", BOB_PASSWORD);
@@ -613,7 +614,11 @@ fn a_staff_walk_through_the_console() {
     browser.wait_for_text("#detail-sessions", "Firefox on Linux");
     browser.click("#detail-logout");
     browser.wait_for_text("#detail-done", "bob has been logged out everywhere");
-    assert_eq!(me(port, &bob).0, 401, "the forced log-out ended the session");
+    assert_eq!(
+        me(port, &bob).0,
+        401,
+        "the forced log-out ended the session"
+    );
     browser.wait_for_text("#detail-sessions-empty", "No live sessions.");
 
     // The audit entries those actions made.
@@ -625,10 +630,20 @@ fn a_staff_walk_through_the_console() {
         "Password reset — bob by admin",
         "Logged out everywhere — bob by admin",
     ] {
-        click_until(&browser, "#audit-form button[type=submit]", "#audit-list", entry);
+        click_until(
+            &browser,
+            "#audit-form button[type=submit]",
+            "#audit-list",
+            entry,
+        );
     }
     browser.run("document.getElementById('audit-event').value = 'password_reset';");
-    click_until(&browser, "#audit-form button[type=submit]", "#audit-summary", "1 entry");
+    click_until(
+        &browser,
+        "#audit-form button[type=submit]",
+        "#audit-summary",
+        "1 entry",
+    );
     assert!(!browser.text("#audit-list").contains("User created"));
 
     // The README's picture of the staff view, at desktop width.
@@ -660,14 +675,21 @@ fn a_staff_walk_through_the_console() {
     browser.wait_for_text("#delete-question", "Delete admin?");
     browser.click("#delete-yes");
     browser.wait_for_text("#detail-error", LAST);
-    assert!(browser.displayed("#staff-view"), "still signed in, still staff");
+    assert!(
+        browser.displayed("#staff-view"),
+        "still signed in, still staff"
+    );
 
     // Delete, with a confirmation naming the user.
     browser.click("#users-list li[data-user=bob] button");
     browser.wait_for_text("#detail-username", "bob");
     browser.click("#detail-delete");
     browser.wait_for_text("#delete-question", "Delete bob?");
-    assert_eq!(focused_id(&browser), "delete-no", "Cancel is the safe default");
+    assert_eq!(
+        focused_id(&browser),
+        "delete-no",
+        "Cancel is the safe default"
+    );
     assert_eq!(browser.text("#delete-yes"), "Delete bob");
     browser.click("#delete-yes");
     browser.wait_for_text("#staff-done", "bob has been deleted.");
@@ -681,10 +703,7 @@ fn a_staff_walk_through_the_console() {
     assert_eq!(fits[1], 360, "{fits}");
 
     // The refusals the page showed are the only errors the browser logged.
-    browser.assert_no_console_error_but(
-        "the staff walk",
-        &["status of 400", "status of 409"],
-    );
+    browser.assert_no_console_error_but("the staff walk", &["status of 400", "status of 409"]);
 }
 
 #[test]
@@ -717,7 +736,10 @@ fn a_plain_user_never_sees_the_staff_view_and_ends_a_session_that_was_not_them()
     sign_in_as(&browser, "carol", BOB_PASSWORD);
     browser.wait_for_text("#account-title", "Signed in as carol");
     assert!(!browser.displayed("#nav-staff"), "no staff link");
-    assert!(!browser.displayed("#staff-view"), "no staff view, whatever the address says");
+    assert!(
+        !browser.displayed("#staff-view"),
+        "no staff view, whatever the address says"
+    );
     browser.goto(&format!("{base}/#staff"));
     browser.wait_for_text("#account-title", "Signed in as carol");
     assert!(!browser.displayed("#staff-view"));
@@ -759,7 +781,10 @@ fn a_plain_user_never_sees_the_staff_view_and_ends_a_session_that_was_not_them()
     assert_eq!(focused_id(&browser), "old-password");
     let deadline = Instant::now() + common::webdriver::WAIT;
     while browser.text("#sessions-list").contains("Firefox on Linux") {
-        assert!(Instant::now() < deadline, "the ended session is still listed");
+        assert!(
+            Instant::now() < deadline,
+            "the ended session is still listed"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
     // All of them, from the keyboard: a second stranger, then Enter on the
@@ -795,7 +820,13 @@ fn axe_source() -> String {
     let file = dir.join("node_modules/axe-core/axe.min.js");
     if !file.is_file() {
         let status = Command::new("npm")
-            .args(["install", "--no-save", "--no-audit", "--no-fund", "--prefix"])
+            .args([
+                "install",
+                "--no-save",
+                "--no-audit",
+                "--no-fund",
+                "--prefix",
+            ])
             .arg(&dir)
             .arg("axe-core@4")
             .stdout(Stdio::null())

@@ -84,12 +84,17 @@ pub struct Listed {
 }
 
 /// A user agent as people name it: "Firefox on Linux", "Chrome on
-/// Android"; a client woothee does not know by its product token
-/// ("curl/8.5.0" is "curl"); nothing at all is "Unknown device".
+/// Android"; any other client by its product token ("curl/8.5.0" is
+/// "curl"); nothing at all is "Unknown device".
 pub fn device_name(user_agent: &str) -> String {
     const UNKNOWN: &str = "UNKNOWN";
     let parsed = woothee::parser::Parser::new().parse(user_agent);
-    let (name, os) = parsed.map_or(("", ""), |r| (r.name, r.os));
+    let (name, os) = parsed.map_or(("", ""), |r| match r.category {
+        // Browsers on devices; the rest (HTTP libraries, crawlers) go by
+        // their own product token, which names them better.
+        "pc" | "smartphone" | "mobilephone" | "appliance" => (r.name, r.os),
+        _ => ("", r.os),
+    });
     let known = |s: &str| !s.is_empty() && s != UNKNOWN;
     let os = match os {
         "Mac OSX" => "macOS",
@@ -220,4 +225,40 @@ pub fn by_sso_hash(conn: &Connection, hash: &str) -> Result<Option<SsoSession>> 
 
 fn truncate(s: &str, max_chars: usize) -> String {
     s.chars().take(max_chars).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::device_name;
+
+    #[test]
+    fn sessions_are_named_as_people_know_their_devices() {
+        let cases = [
+            (
+                "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0",
+                "Firefox on Linux",
+            ),
+            (
+                "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) \
+                 Chrome/124.0.0.0 Safari/537.36",
+                "Chrome on Windows 10",
+            ),
+            (
+                "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 \
+                 (KHTML, like Gecko) Version/17.4 Safari/605.1.15",
+                "Safari on macOS",
+            ),
+            (
+                "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) \
+                 Chrome/124.0.0.0 Mobile Safari/537.36",
+                "Chrome on Android",
+            ),
+            ("curl/8.5.0", "curl"),
+            ("my-client/1.0 (build 7)", "my-client"),
+            ("", "Unknown device"),
+        ];
+        for (agent, name) in cases {
+            assert_eq!(device_name(agent), name, "{agent}");
+        }
+    }
 }
