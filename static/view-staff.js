@@ -299,7 +299,7 @@ async function loadAudit() {
 
 function auditItem(e) {
   const who = e.username ? ` — ${e.username}` : '';
-  const by = e.actor ? ` by ${e.actor}` : '';
+  const by = e.actor && e.actor !== e.username ? ` by ${e.actor}` : '';
   return h('li', { 'data-event': e.event },
     h('span', { className: 'what' }, `${eventLabel(e.event)}${who}${by}`),
     h('span', { className: 'hint' }, `${stamp(e.at)}${e.ip ? ' · ' + e.ip : ''}`));

@@ -647,12 +647,19 @@ fn a_staff_walk_through_the_console() {
     assert!(!browser.text("#audit-list").contains("User created"));
 
     // The README's picture of the staff view, at desktop width.
+    browser.run("document.getElementById('audit-event').value = '';");
+    click_until(
+        &browser,
+        "#audit-form button[type=submit]",
+        "#audit-list",
+        "Logged out everywhere",
+    );
     browser.type_into("#user-search", "");
     browser.click("#user-search-form button[type=submit]");
     browser.wait_for_text("#users-summary", "2 users");
     browser.click("#users-list li[data-user=bob] button");
     browser.wait_for_text("#detail-username", "bob");
-    browser.viewport(1280, 1400, false);
+    browser.viewport(1280, 1200, false);
     browser.run("window.scrollTo(0, 0); document.activeElement.blur();");
     std::thread::sleep(Duration::from_millis(300));
     let png = browser.screenshot();
