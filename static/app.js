@@ -86,7 +86,7 @@ function start() {
   hooks.banner = banner;
   signIn.init({ enter, show });
   account.init({ signedOut });
-  staff.init();
+  staff.init({ enter });
   window.addEventListener('hashchange', route);
   if (channel) {
     channel.onmessage = (ev) => {

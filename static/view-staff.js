@@ -10,6 +10,8 @@ const users = { page: 1, search: '', count: 0 };
 const audit = { page: 1, filters: {}, count: 0 };
 /** The user the detail panel shows. */
 let selected = null;
+/** What app.js does to learn again who is signed in. */
+let ctx = { enter: () => {} };
 
 const pages = (count) => Math.max(1, Math.ceil(count / PAGE_SIZE));
 
@@ -121,6 +123,12 @@ async function change(fields, done) {
   const res = await act('', { method: 'PATCH', body: fields }, done);
   if (!res) return;
   selected = res.data;
+  if (session && res.data.username === session.username && !res.data.is_staff) {
+    // Staff no more: the console goes back to the account.
+    location.hash = '#account';
+    ctx.enter();
+    return;
+  }
   renderDetail();
   loadUsers();
   loadAudit();
@@ -316,7 +324,8 @@ function filterAudit(ev) {
   loadAudit();
 }
 
-export function init() {
+export function init(context) {
+  ctx = context;
   const select = $('audit-event');
   for (const [name, label] of Object.entries(eventNames)) select.append(h('option', { value: name }, label));
   $('user-search-form').addEventListener('submit', (ev) => {
