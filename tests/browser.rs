@@ -516,6 +516,27 @@ fn click_until(browser: &Browser, button: &str, css: &str, needle: &str) {
     }
 }
 
+const ENTER: &str = "\u{E007}";
+const TAB: &str = "\u{E004}";
+
+/// Presses `keys` one after another, as a keyboard user would.
+fn press(browser: &Browser, keys: &[&str]) {
+    let actions: Vec<Value> = keys
+        .iter()
+        .flat_map(|k| {
+            [
+                json!({"type": "keyDown", "value": k}),
+                json!({"type": "keyUp", "value": k}),
+            ]
+        })
+        .collect();
+    browser.command(
+        "POST",
+        "/actions",
+        json!({"actions": [{"type": "key", "id": "keyboard", "actions": actions}]}),
+    );
+}
+
 fn focused_id(browser: &Browser) -> Value {
     browser.run("return document.activeElement && document.activeElement.id;")
 }
@@ -587,10 +608,15 @@ fn a_staff_walk_through_the_console() {
     // Deactivating them refuses their API token at once.
     let bob = api_login(port, "bob", BOB_PASSWORD, "bob-client/1.0").expect("bob logs in");
     assert_eq!(me(port, &bob).0, 200);
-    browser.click("#users-list li[data-user=bob] button");
+    // From the keyboard: Enter on the name opens the user, Tab reaches
+    // their first action.
+    browser.run("document.querySelector('#users-list li[data-user=bob] button').focus();");
+    press(&browser, &[ENTER]);
     browser.wait_for_text("#detail-username", "bob");
     assert_eq!(focused_id(&browser), "detail-title");
     browser.wait_for_text("#detail-sessions", "bob-client");
+    press(&browser, &[TAB]);
+    assert_eq!(focused_id(&browser), "detail-active");
     browser.click("#detail-active");
     browser.wait_for_text("#detail-done", "bob is deactivated");
     assert_eq!(me(port, &bob).0, 401, "the token is refused at once");
@@ -800,16 +826,7 @@ fn a_plain_user_never_sees_the_staff_view_and_ends_a_session_that_was_not_them()
     browser.click("#sessions-reload");
     browser.wait_for_text("#sessions-list", "Firefox on Linux");
     browser.run("document.querySelector('#sessions-list button.not-me').focus();");
-    browser.command(
-        "POST",
-        "/actions",
-        json!({"actions": [{"type": "key", "id": "keyboard", "actions": [
-            {"type": "keyDown", "value": "\u{E007}"}, {"type": "keyUp", "value": "\u{E007}"},
-            {"type": "keyDown", "value": "\u{E004}"}, {"type": "keyUp", "value": "\u{E004}"},
-            {"type": "keyDown", "value": "\u{E004}"}, {"type": "keyUp", "value": "\u{E004}"},
-            {"type": "keyDown", "value": "\u{E007}"}, {"type": "keyUp", "value": "\u{E007}"},
-        ]}]}),
-    );
+    press(&browser, &[ENTER, TAB, TAB, ENTER]);
     browser.wait_for_text("#password-prompt", "Every other session has ended.");
     assert_eq!(me(port, &third).0, 401);
     browser.type_into("#old-password", BOB_PASSWORD);
