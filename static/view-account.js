@@ -253,18 +253,11 @@ export async function loadActivity() {
 
 function activityItem(entry) {
   const by = entry.actor && entry.actor_id !== entry.user_id ? ` by ${entry.actor}` : '';
-  const where = [entry.ip, entry.user_agent ? deviceOf(entry) : ''].filter(Boolean).join(' · ');
+  const where = [entry.device && entry.device !== 'Unknown device' ? entry.device : '', entry.ip]
+    .filter(Boolean).join(' · ');
   return h('li', {},
     h('span', { className: 'what' }, eventLabel(entry.event) + by),
     h('span', { className: 'hint' }, `${stamp(entry.at)}${where ? ' · ' + where : ''}`));
-}
-
-/** The audit entry's client, shortened (the server names sessions, not entries). */
-function deviceOf(entry) {
-  const ua = entry.user_agent;
-  const browser = /Firefox\//.test(ua) ? 'Firefox' : /Edg\//.test(ua) ? 'Edge'
-    : /Chrom(e|ium)\//.test(ua) ? 'Chrome' : /Safari\//.test(ua) ? 'Safari' : ua.split(/[\s/]/)[0];
-  return browser.slice(0, 40);
 }
 
 async function copyToken() {

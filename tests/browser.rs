@@ -792,8 +792,9 @@ fn a_plain_user_never_sees_the_staff_view_and_ends_a_session_that_was_not_them()
         assert_eq!(status, 403, "{method} {path}: {answer}");
     }
 
-    // Her activity, from the audit trail.
+    // Her activity, from the audit trail, with the device it came from.
     browser.wait_for_text("#activity-list", "Signed in");
+    browser.wait_for_text("#activity-list", "Firefox on Linux");
     browser.wait_for_text("#activity-list", "User created");
 
     // "This wasn't me": the other session, by a name people recognise,

@@ -112,6 +112,11 @@ pub fn device_name(user_agent: &str) -> String {
                 .chars()
                 .take(40)
                 .collect::<String>();
+            // Every browser calls itself Mozilla: that names none of them.
+            let product = match product.as_str() {
+                "Mozilla" => "Unknown browser".to_string(),
+                _ => product,
+            };
             match (product.is_empty(), known(os)) {
                 (true, _) => "Unknown device".to_string(),
                 (false, true) => format!("{product} on {os}"),
@@ -255,6 +260,10 @@ mod tests {
             ),
             ("curl/8.5.0", "curl"),
             ("my-client/1.0 (build 7)", "my-client"),
+            (
+                "Mozilla/5.0 (X11; Linux x86_64) NewBrowser/1.0",
+                "Unknown browser on Linux",
+            ),
             ("", "Unknown device"),
         ];
         for (agent, name) in cases {
