@@ -698,3 +698,85 @@ fn staff_pagination_follows_drf() {
     let (_, page) = get("?page=2&page_size=2", Some("evil.example"));
     assert_eq!(page["previous"], "/api/admin/users/?page=1&page_size=2");
 }
+
+#[test]
+fn staff_search_users_and_list_their_sessions() {
+    let t = app();
+    t.user("boss", PASSWORD, true);
+    for name in ["anna", "hannah", "joanna", "bob", "an_na", "an%na"] {
+        t.user(name, PASSWORD, false);
+    }
+    let (admin, _) = t.login("boss", PASSWORD);
+    let names = |query: &str| {
+        let res = call(
+            &t,
+            "GET",
+            &format!("/api/admin/users/{query}"),
+            &admin,
+            None,
+        );
+        assert_eq!(res.status(), Status::Ok, "{query}");
+        let page = body(res);
+        let names: Vec<String> = page["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|u| u["username"].as_str().unwrap().to_string())
+            .collect();
+        (page["count"].clone(), names, page["next"].clone())
+    };
+    let (count, found, _) = names("?search=ANN");
+    assert_eq!(count, 3);
+    assert_eq!(found, ["anna", "hannah", "joanna"]);
+    // LIKE's wildcards are only themselves.
+    assert_eq!(names("?search=_").1, ["an_na"]);
+    assert_eq!(names("?search=%25").1, ["an%na"]);
+    assert_eq!(names("?search=").0, 7, "an empty search is no filter");
+    // Spaces around the term are not part of it.
+    assert_eq!(names("?search=%20bob%20").1, ["bob"]);
+    // Pages keep the search in their links, encoded.
+    let (_, first, next) = names("?search=n%25n&page_size=1");
+    assert_eq!(first, ["an%na"]);
+    assert_eq!(next, Value::Null);
+    let (_, _, next) = names("?search=an&page_size=2");
+    assert_eq!(next, "/api/admin/users/?page=2&page_size=2&search=an");
+
+    // A user's sessions, named as people know their devices.
+    let bob = t.user("carl", PASSWORD, false);
+    let res = t
+        .client
+        .post("/api/token/")
+        .header(ContentType::JSON)
+        .header(Header::new(
+            "User-Agent",
+            "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0",
+        ))
+        .body(json!({"username": "carl", "password": PASSWORD}).to_string())
+        .dispatch();
+    assert_eq!(res.status(), Status::Ok);
+    let res = call(
+        &t,
+        "GET",
+        &format!("/api/admin/users/{bob}/sessions/"),
+        &admin,
+        None,
+    );
+    assert_eq!(res.status(), Status::Ok);
+    let list = body(res);
+    let list = list.as_array().unwrap();
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0]["device"], "Firefox on Linux");
+    assert_eq!(list[0]["current"], false);
+    assert!(list[0]["user_agent"].as_str().unwrap().contains("Gecko"));
+    let res = call(&t, "GET", "/api/admin/users/999/sessions/", &admin, None);
+    assert_eq!(res.status(), Status::NotFound);
+    let (plain, _) = t.login("carl", PASSWORD);
+    let res = call(
+        &t,
+        "GET",
+        &format!("/api/admin/users/{bob}/sessions/"),
+        &plain,
+        None,
+    );
+    assert_eq!(res.status(), Status::Forbidden);
+}

@@ -355,6 +355,22 @@ pub async fn list_users(app: &App, offset: i64, limit: i64) -> Result<(i64, Vec<
         .await
 }
 
+/// How many users' names contain `term`.
+pub async fn count_matching(app: &App, term: &str) -> Result<i64> {
+    let term = term.to_string();
+    app.db
+        .run(move |conn| users::count_matching(conn, &term))
+        .await
+}
+
+/// One page, in id order, of the users whose names contain `term`.
+pub async fn list_matching(app: &App, term: &str, offset: i64, limit: i64) -> Result<Vec<User>> {
+    let term = term.to_string();
+    app.db
+        .run(move |conn| users::page_matching(conn, &term, offset, limit))
+        .await
+}
+
 pub async fn count_users(app: &App) -> Result<i64> {
     app.db.run(|conn| users::count(conn)).await
 }

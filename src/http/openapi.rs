@@ -268,6 +268,7 @@ impl Modify for SecuritySchemes {
         routes::admin::remove,
         routes::admin::set_password,
         routes::admin::force_logout,
+        routes::admin::sessions,
         routes::admin::mint,
         routes::audit::list,
         routes::page::index,

@@ -77,6 +77,8 @@ pub struct Listed {
     pub actor: Option<String>,
     pub ip: String,
     pub user_agent: String,
+    /// The client as people recognise it ("Firefox on Linux").
+    pub device: String,
     pub detail: serde_json::Value,
 }
 
@@ -108,6 +110,7 @@ pub fn page(
         params![filter.user_id, filter.event, filter.since, limit, offset],
         |r| {
             let detail: String = r.get(9)?;
+            let user_agent: String = r.get(8)?;
             Ok(Listed {
                 id: r.get(0)?,
                 at: rfc3339(r.get(1)?),
@@ -117,7 +120,8 @@ pub fn page(
                 actor_id: r.get(5)?,
                 actor: r.get(6)?,
                 ip: r.get(7)?,
-                user_agent: r.get(8)?,
+                device: super::sessions::device_name(&user_agent),
+                user_agent,
                 detail: serde_json::from_str(&detail).unwrap_or_default(),
             })
         },

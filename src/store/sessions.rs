@@ -74,8 +74,54 @@ pub struct Listed {
     pub last_used: String,
     pub expires: String,
     pub user_agent: String,
+    /// The client as people recognise it ("Firefox on Linux"), from
+    /// `user_agent`.
+    pub device: String,
     pub ip: String,
     pub current: bool,
+}
+
+/// A user agent as people name it: "Firefox on Linux", "Chrome on
+/// Android"; any other client by its product token ("curl/8.5.0" is
+/// "curl"); nothing at all is "Unknown device".
+pub fn device_name(user_agent: &str) -> String {
+    const UNKNOWN: &str = "UNKNOWN";
+    let parsed = woothee::parser::Parser::new().parse(user_agent);
+    let (name, os) = parsed.map_or(("", ""), |r| match r.category {
+        // Browsers on devices; the rest (HTTP libraries, crawlers) go by
+        // their own product token, which names them better.
+        "pc" | "smartphone" | "mobilephone" | "appliance" => (r.name, r.os),
+        _ => ("", r.os),
+    });
+    let known = |s: &str| !s.is_empty() && s != UNKNOWN;
+    let os = match os {
+        "Mac OSX" => "macOS",
+        other => other,
+    };
+    match (known(name), known(os)) {
+        (true, true) => format!("{name} on {os}"),
+        (true, false) => name.to_string(),
+        _ => {
+            let product = user_agent
+                .split_whitespace()
+                .next()
+                .and_then(|token| token.split('/').next())
+                .unwrap_or("")
+                .chars()
+                .take(40)
+                .collect::<String>();
+            // Every browser calls itself Mozilla: that names none of them.
+            let product = match product.as_str() {
+                "Mozilla" => "Unknown browser".to_string(),
+                _ => product,
+            };
+            match (product.is_empty(), known(os)) {
+                (true, _) => "Unknown device".to_string(),
+                (false, true) => format!("{product} on {os}"),
+                (false, false) => product,
+            }
+        }
+    }
 }
 
 pub fn list(
@@ -90,13 +136,15 @@ pub fn list(
     )?;
     let rows = stmt.query_map(params![user_id, now], |row| {
         let id: String = row.get(0)?;
+        let user_agent: String = row.get(4)?;
         Ok(Listed {
             current: current == Some(id.as_str()),
             id,
             created: rfc3339(row.get(1)?),
             last_used: rfc3339(row.get(2)?),
             expires: rfc3339(row.get(3)?),
-            user_agent: row.get(4)?,
+            device: device_name(&user_agent),
+            user_agent,
             ip: row.get(5)?,
         })
     })?;
@@ -180,4 +228,44 @@ pub fn by_sso_hash(conn: &Connection, hash: &str) -> Result<Option<SsoSession>> 
 
 fn truncate(s: &str, max_chars: usize) -> String {
     s.chars().take(max_chars).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::device_name;
+
+    #[test]
+    fn sessions_are_named_as_people_know_their_devices() {
+        let cases = [
+            (
+                "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0",
+                "Firefox on Linux",
+            ),
+            (
+                "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) \
+                 Chrome/124.0.0.0 Safari/537.36",
+                "Chrome on Windows 10",
+            ),
+            (
+                "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 \
+                 (KHTML, like Gecko) Version/17.4 Safari/605.1.15",
+                "Safari on macOS",
+            ),
+            (
+                "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) \
+                 Chrome/124.0.0.0 Mobile Safari/537.36",
+                "Chrome on Android",
+            ),
+            ("curl/8.5.0", "curl"),
+            ("my-client/1.0 (build 7)", "my-client"),
+            (
+                "Mozilla/5.0 (X11; Linux x86_64) NewBrowser/1.0",
+                "Unknown browser on Linux",
+            ),
+            ("", "Unknown device"),
+        ];
+        for (agent, name) in cases {
+            assert_eq!(device_name(agent), name, "{agent}");
+        }
+    }
 }

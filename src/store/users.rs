@@ -147,6 +147,37 @@ pub fn page(conn: &Connection, offset: i64, limit: i64) -> Result<(i64, Vec<User
     Ok((total, users))
 }
 
+/// `term` as a LIKE pattern matching names that contain it, wildcards
+/// escaped with `\`.
+fn containing(term: &str) -> String {
+    let escaped = term
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
+/// How many users' names contain `term` (case-insensitively for ASCII).
+pub fn count_matching(conn: &Connection, term: &str) -> Result<i64> {
+    Ok(conn.query_row(
+        "SELECT COUNT(*) FROM users WHERE username LIKE ?1 ESCAPE '\\'",
+        [containing(term)],
+        |r| r.get(0),
+    )?)
+}
+
+/// One page, in id order, of the users whose names contain `term`.
+pub fn page_matching(conn: &Connection, term: &str, offset: i64, limit: i64) -> Result<Vec<User>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM users WHERE username LIKE ?1 ESCAPE '\\'
+         ORDER BY id LIMIT ?2 OFFSET ?3"
+    ))?;
+    let users = stmt
+        .query_map(params![containing(term), limit, offset], User::from_row)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(users)
+}
+
 /// Moves the user's token cut-off to `now`: every token issued before it
 /// stops working, whoever minted it.
 pub fn cut_off_tokens(conn: &Connection, id: i64, now: i64) -> Result<bool> {

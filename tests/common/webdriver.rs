@@ -311,6 +311,61 @@ impl Browser {
         );
     }
 
+    /// A Chrome DevTools command through chromedriver.
+    pub fn cdp(&self, cmd: &str, params: Value) -> Value {
+        self.command(
+            "POST",
+            "/goog/cdp/execute",
+            json!({ "cmd": cmd, "params": params }),
+        )
+    }
+
+    /// The page's viewport, as a phone (`mobile`) or a desktop shows it.
+    pub fn viewport(&self, width: u32, height: u32, mobile: bool) {
+        self.cdp(
+            "Emulation.setDeviceMetricsOverride",
+            json!({"width": width, "height": height, "deviceScaleFactor": 1, "mobile": mobile}),
+        );
+    }
+
+    /// The visible page as PNG bytes.
+    pub fn screenshot(&self) -> Vec<u8> {
+        use base64::Engine;
+        let data = self.command("GET", "/screenshot", json!({}));
+        base64::engine::general_purpose::STANDARD
+            .decode(data.as_str().expect("base64"))
+            .expect("PNG")
+    }
+
+    /// Runs `script`, which calls its last argument with the result.
+    pub fn run_async(&self, script: &str) -> Value {
+        self.command(
+            "POST",
+            "/execute/async",
+            json!({ "script": script, "args": [] }),
+        )
+    }
+
+    /// The console logged no error since the last call but for network
+    /// entries naming one of `expected` (e.g. `"status of 409"`: the
+    /// browser logs every 4xx answer to `fetch`, refusals the page expects
+    /// and shows included). Script errors and CSP violations always fail.
+    pub fn assert_no_console_error_but(&self, during: &str, expected: &[&str]) {
+        let severe: Vec<Value> = self
+            .console_log()
+            .into_iter()
+            .filter(|entry| entry["level"] == "SEVERE")
+            .filter(|entry| {
+                let message = entry["message"].as_str().unwrap_or("");
+                !(entry["source"] == "network" && expected.iter().any(|e| message.contains(e)))
+            })
+            .collect();
+        assert!(
+            severe.is_empty(),
+            "console errors during {during}: {severe:#?}"
+        );
+    }
+
     pub fn access_token(&self) -> String {
         let token = self.run("return document.getElementById('access-token').value;");
         token.as_str().unwrap_or_default().to_string()

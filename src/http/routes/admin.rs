@@ -18,7 +18,7 @@ use crate::http::openapi::{
 };
 use crate::http::pagination::{Page, Window};
 use crate::state::App;
-use crate::store::sessions::ClientInfo;
+use crate::store::sessions::{ClientInfo, Listed};
 
 pub const BASE: &str = "/api/admin/users";
 pub const DEMAND: super::Demand = super::Demand::Staff;
@@ -32,10 +32,13 @@ pub fn routes() -> Vec<Route> {
         remove,
         set_password,
         force_logout,
-        mint
+        mint,
+        sessions
     ]
 }
 
+/// `search` (DRF's `SearchFilter` name) keeps the users whose names
+/// contain it.
 #[utoipa::path(
     get,
     tag = "admin",
@@ -46,6 +49,7 @@ pub fn routes() -> Vec<Route> {
     params(
         ("page" = Option<String>, Query, nullable = false, description = "A page number from 1, or `last`"),
         ("page_size" = Option<String>, Query, nullable = false, description = "Rows a page (default 50, at most 500)"),
+        ("search" = Option<String>, Query, nullable = false, description = "Only users whose names contain this"),
     ),
     responses(
         (status = 200, description = "Users, by id", body = Page<PublicUser>),
@@ -54,18 +58,41 @@ pub fn routes() -> Vec<Route> {
         (status = 404, description = E404_PAGE, body = Detail),
     ),
 )]
-#[get("/?<page>&<page_size>")]
+#[get("/?<page>&<page_size>&<search>")]
 async fn list(
     app: &State<App>,
     _staff: StaffUser,
     page: Option<&str>,
     page_size: Option<&str>,
+    search: Option<&str>,
 ) -> Result<Json<Page<PublicUser>>> {
-    let count = accounts::count_users(app).await?;
+    let term = search.map(str::trim).filter(|s| !s.is_empty());
+    let Some(term) = term else {
+        let count = accounts::count_users(app).await?;
+        let window = Window::of(page, page_size, count)?;
+        let (_, listed) = accounts::list_users(app, window.offset, window.size).await?;
+        let results = listed.iter().map(PublicUser::of).collect();
+        return Ok(Json(Page::new(&window, count, BASE, "", results)));
+    };
+    let count = accounts::count_matching(app, term).await?;
     let window = Window::of(page, page_size, count)?;
-    let (_, listed) = accounts::list_users(app, window.offset, window.size).await?;
+    let listed = accounts::list_matching(app, term, window.offset, window.size).await?;
     let results = listed.iter().map(PublicUser::of).collect();
-    Ok(Json(Page::new(&window, count, BASE, "", results)))
+    let query = format!("&search={}", encode(term));
+    Ok(Json(Page::new(&window, count, BASE, &query, results)))
+}
+
+/// A query value, percent-encoded (everything but unreserved characters).
+fn encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 #[utoipa::path(
@@ -259,6 +286,28 @@ async fn force_logout(
     accounts::find(app, id).await?;
     let revoked = accounts::log_out_everywhere(app, id, &staff.actor(client)).await?;
     Ok(Json(json!({ "revoked": revoked })))
+}
+
+/// The user's live sessions, as they see them on `/api/sessions/`.
+#[utoipa::path(
+    get,
+    tag = "admin",
+    context_path = BASE,
+    path = "/{id}/sessions",
+    operation_id = "list_user_sessions",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "The user's id")),
+    responses(
+        (status = 200, description = "The user's live sessions", body = Vec<Listed>),
+        (status = 401, description = E401_BEARER, body = Detail),
+        (status = 403, description = E403_STAFF, body = Detail),
+        (status = 404, description = E404, body = Detail),
+    ),
+)]
+#[get("/<id>/sessions")]
+async fn sessions(app: &State<App>, _staff: StaffUser, id: i64) -> Result<Json<Vec<Listed>>> {
+    accounts::find(app, id).await?;
+    accounts::list_sessions(app, id, None).await.map(Json)
 }
 
 /// A fresh pair for the user, as Simple JWT's `RefreshToken.for_user`.
