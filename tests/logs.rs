@@ -92,26 +92,10 @@ fn run_flow(format: &str) -> (String, Secrets) {
     (std::fs::read_to_string(&log).unwrap(), secrets)
 }
 
-/// A page request (JSON, the custom header) with an optional cookie;
-/// returns the raw response head and body.
+/// A page request with the whole `Cookie` header `cookie` (or none);
+/// returns the raw response.
 fn raw_post(port: u16, path: &str, cookie: &str, body: &str) -> String {
-    use std::io::{Read, Write};
-    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-    let cookie = if cookie.is_empty() {
-        String::new()
-    } else {
-        format!("Cookie: {cookie}\r\n")
-    };
-    let request = format!(
-        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\
-         Content-Type: application/json\r\nX-Requested-With: latch\r\n{cookie}\
-         Content-Length: {}\r\n\r\n{body}",
-        body.len()
-    );
-    stream.write_all(request.as_bytes()).unwrap();
-    let mut raw = String::new();
-    stream.read_to_string(&mut raw).unwrap();
-    raw
+    page_post(port, path, cookie, body).1
 }
 
 fn assert_no_secret(log: &str, secrets: &Secrets) {

@@ -184,30 +184,14 @@ fn page_cookie(server: &Server) -> String {
     refresh_cookie_in(&head).expect("a refresh cookie")
 }
 
-/// One page request; returns the status and the response head.
+/// One page request with the refresh cookie `cookie` (or none).
 fn raw_exchange(server: &Server, path: &str, cookie: &str, body: &str) -> (u16, String) {
-    use std::io::{Read, Write};
-    let mut stream = std::net::TcpStream::connect(("127.0.0.1", server.port)).unwrap();
-    let cookie = if cookie.is_empty() {
+    let header = if cookie.is_empty() {
         String::new()
     } else {
-        format!("Cookie: latch_refresh={cookie}\r\n")
+        format!("latch_refresh={cookie}")
     };
-    let request = format!(
-        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\
-         Content-Type: application/json\r\nX-Requested-With: latch\r\n{cookie}\
-         Content-Length: {}\r\n\r\n{body}",
-        body.len()
-    );
-    stream.write_all(request.as_bytes()).unwrap();
-    let mut raw = String::new();
-    stream.read_to_string(&mut raw).unwrap();
-    let status = raw
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    (status, raw)
+    page_post(server.port, path, &header, body)
 }
 
 fn refresh_cookie_in(head: &str) -> Option<String> {

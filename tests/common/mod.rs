@@ -410,3 +410,31 @@ pub fn refresh_race(server: &Server, refresh: &str, n: usize) -> Vec<(u16, Strin
         .collect();
     threads.into_iter().map(|t| t.join().unwrap()).collect()
 }
+
+/// A request as the page sends it (JSON, `X-Requested-With: latch`), with
+/// `cookie` as the whole `Cookie` header (or none); returns the status and
+/// the raw response, head included, to read `Set-Cookie` from.
+pub fn page_post(port: u16, path: &str, cookie: &str, body: &str) -> (u16, String) {
+    use std::io::Read;
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    let cookie = if cookie.is_empty() {
+        String::new()
+    } else {
+        format!("Cookie: {cookie}\r\n")
+    };
+    let request = format!(
+        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\
+         Content-Type: application/json\r\nX-Requested-With: latch\r\n{cookie}\
+         Content-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).expect("send");
+    let mut raw = String::new();
+    stream.read_to_string(&mut raw).expect("read");
+    let status = raw
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    (status, raw)
+}
