@@ -11,8 +11,10 @@ use std::fmt;
 use std::sync::{Arc, PoisonError, RwLock};
 
 pub use crate::auth::ids::{hex, new_id, random_hex};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+pub use crate::auth::jws::decode_segment;
+use crate::auth::jws::{json_object, sign_with};
+pub use crate::auth::validated::Token;
+use crate::auth::validated::time_claim;
 use jsonwebtoken::{DecodingKey, EncodingKey};
 use serde_json::{Map, Value, json};
 
@@ -91,14 +93,6 @@ impl fmt::Debug for Keys {
             .field("key", &"<redacted>")
             .finish_non_exhaustive()
     }
-}
-
-/// A token whose signature and time claims have been checked.
-#[derive(Debug, Clone)]
-pub struct Token {
-    pub claims: Claims,
-    /// The configured `user_id_claim`.
-    user_claim: Arc<str>,
 }
 
 impl Keys {
@@ -389,121 +383,4 @@ impl<'a> Verify<'a> {
 
 fn pair(key: &KeyPair) -> Option<(&DecodingKey, Algorithm)> {
     Some((&key.decoding, key.algorithm))
-}
-
-impl Token {
-    /// The last tier of checks: `exp`, `jti` and the token type.
-    pub fn require(&self, kind: Kind) -> Result<(), TokenProblem> {
-        if !self.claims.contains_key("exp") {
-            return Err(TokenProblem::NoExp);
-        }
-        if !self.claims.contains_key("jti") {
-            return Err(TokenProblem::NoId);
-        }
-        match self.claims.get("token_type").and_then(Value::as_str) {
-            None => Err(TokenProblem::NoType),
-            Some(t) if t != kind.name() => Err(TokenProblem::WrongType),
-            Some(_) => Ok(()),
-        }
-    }
-
-    /// Whether the token predates its user's cut-off (password change,
-    /// deactivation, "log out everywhere") or its session is gone. latch's
-    /// own tokens name their session, which settles it at once; a foreign
-    /// token has only `iat`, in whole seconds, so one issued in the very
-    /// second of the cut-off is refused too.
-    pub fn cut_off(&self, valid_after: i64, session_live: bool) -> bool {
-        let iat = self.issued_at().unwrap_or(i64::MIN);
-        match self.session() {
-            Some(_) => !session_live || iat < valid_after,
-            None => valid_after > 0 && iat <= valid_after,
-        }
-    }
-
-    pub fn jti(&self) -> Option<&str> {
-        self.claims.get("jti").and_then(Value::as_str)
-    }
-
-    /// The `user_id` claim as a decimal string, whether sent as a string or
-    /// as a number.
-    pub fn user_id(&self) -> Option<String> {
-        match self.claims.get(&*self.user_claim)? {
-            Value::String(s) => Some(s.clone()),
-            Value::Number(n) => Some(n.to_string()),
-            _ => None,
-        }
-    }
-
-    pub fn session(&self) -> Option<&str> {
-        self.claims.get(SESSION_CLAIM).and_then(Value::as_str)
-    }
-
-    /// `iat`, which [`Keys::decode`] has already type-checked.
-    pub fn issued_at(&self) -> Option<i64> {
-        time_claim(&self.claims, "iat").ok().flatten()
-    }
-
-    pub fn expires_at(&self) -> Option<i64> {
-        time_claim(&self.claims, "exp").ok().flatten()
-    }
-}
-
-/// The last second of year 9999: later (or negative) times are not dates
-/// any issuer meant, and keep arithmetic far from overflow.
-const MAX_NUMERIC_DATE: i64 = 253_402_300_799;
-
-/// A NumericDate: an integer, or a finite number PyJWT would truncate,
-/// between 0 and [`MAX_NUMERIC_DATE`]. Anything else is an invalid token,
-/// never a panic.
-fn time_claim(claims: &Claims, name: &str) -> Result<Option<i64>, TokenProblem> {
-    let Some(value) = claims.get(name) else {
-        return Ok(None);
-    };
-    let seconds = match (value.as_i64(), value.as_f64()) {
-        (Some(n), _) => n,
-        (None, Some(f)) if f.is_finite() && (0.0..=MAX_NUMERIC_DATE as f64).contains(&f) => {
-            f.trunc() as i64
-        }
-        _ => return Err(TokenProblem::Invalid),
-    };
-    if (0..=MAX_NUMERIC_DATE).contains(&seconds) {
-        Ok(Some(seconds))
-    } else {
-        Err(TokenProblem::Invalid)
-    }
-}
-
-/// Compact JWS of `claims` exactly as serialized, with the header PyJWT
-/// writes (its keys sorted, as PyJWT sorts them).
-fn sign_with(
-    claims: &Claims,
-    key: &EncodingKey,
-    algorithm: Algorithm,
-    kid: Option<&str>,
-) -> Result<String> {
-    let header = match kid {
-        None => json!({ "alg": algorithm.name(), "typ": "JWT" }),
-        Some(kid) => json!({ "alg": algorithm.name(), "kid": kid, "typ": "JWT" }),
-    };
-    let mut token = URL_SAFE_NO_PAD.encode(header.to_string());
-    token.push('.');
-    token.push_str(&URL_SAFE_NO_PAD.encode(Value::Object(claims.clone()).to_string()));
-    let signature = jsonwebtoken::crypto::sign(token.as_bytes(), key, algorithm.jwt())
-        .map_err(|e| Error::Internal(format!("signing: {e}")))?;
-    token.push('.');
-    token.push_str(&signature);
-    Ok(token)
-}
-
-/// A base64url JSON segment of a token, unverified; for display only.
-pub fn decode_segment(segment: &str) -> Option<Claims> {
-    json_object(segment)
-}
-
-fn json_object(segment: &str) -> Option<Claims> {
-    let bytes = URL_SAFE_NO_PAD.decode(segment).ok()?;
-    match serde_json::from_slice::<Value>(&bytes).ok()? {
-        Value::Object(map) => Some(map),
-        _ => None,
-    }
 }

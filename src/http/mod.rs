@@ -4,6 +4,7 @@
 //! `auth/` use case, and answer; `Error` becomes HTTP in `error.rs`.
 
 pub mod body;
+pub mod browser_call;
 pub mod catchers;
 pub mod client;
 pub mod conventions;
