@@ -143,3 +143,29 @@ fn verify_calls_tokens_of_ended_sessions_blacklisted() {
         .unwrap();
     assert_eq!(verify(&t, &refresh), blacklisted());
 }
+
+/// A token without a session (minted by a Django peer with the shared key)
+/// is held to the user's cut-off: once the user logs out everywhere, verify
+/// calls it blacklisted, as the guard refuses it.
+#[test]
+fn verify_calls_a_foreign_token_from_before_the_cut_off_blacklisted() {
+    let t = app();
+    let alice = t.user("alice", PASSWORD, false);
+    let foreign = hs256(&json!({
+        "token_type": "access", "exp": now() + 300, "iat": now() - 10,
+        "jti": "c".repeat(32), "user_id": alice.to_string(),
+    }));
+    assert_eq!(verify(&t, &foreign).0, Status::Ok);
+    let (access, _) = t.login("alice", PASSWORD);
+    let res = t
+        .client
+        .post("/api/sessions/revoke-all/")
+        .header(Header::new("Authorization", format!("Bearer {access}")))
+        .dispatch();
+    assert_eq!(res.status(), Status::Ok);
+    assert_eq!(verify(&t, &foreign), blacklisted());
+    assert_eq!(
+        t.get_auth("/api/me/", &foreign).status(),
+        Status::Unauthorized
+    );
+}

@@ -201,7 +201,7 @@ pub async fn verify(app: &App, raw: &str, ip: IpAddr) -> Result<()> {
 /// signature check and never meets the throttle: it is always answered.
 fn decode_or_spend(app: &App, raw: &str, ip: IpAddr) -> Result<Token> {
     app.keys.decode(raw, app.now()).or_else(|problem| {
-        spend(app, ip)?;
+        throttle_requests(app, ip)?;
         Err(Error::Token(problem))
     })
 }
@@ -214,13 +214,9 @@ fn spend_on_refusal<T>(app: &App, ip: IpAddr, outcome: Result<T>) -> Result<T> {
         outcome,
         Err(Error::Token(_) | Error::NonField(_) | Error::NoActiveAccountForToken)
     ) {
-        let _ = spend(app, ip);
+        let _ = throttle_requests(app, ip);
     }
     outcome
-}
-
-fn spend(app: &App, ip: IpAddr) -> Result<()> {
-    throttle_requests(app, ip)
 }
 
 /// Registration and first-run setup carry no credential to check first,
